@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+# Rust PCI endpoint doorbells for Linux 7.2: build, boot and test platform.
+# Every target sets up what it needs (Debian 13 build root, Debian's
+# linux-source-7.2, out-of-tree kernel builds) in a cache outside the
+# repository: $(EPDB_CACHE), default /var/cache/rust-ep-doorbell.
+# Needs root (debootstrap, chroot, mount namespaces).
+
+EP := bash platform/ep.sh
+
+.PHONY: run test check kernel kernel-bench kernel-rcar clean-cache help
+
+run:	## boot the test kernel and run the main scenario
+	$(EP) run
+
+test:	## KUnit + every end-to-end scenario; last line "N passed, N failed"
+	$(EP) test $(SCENARIOS)
+
+check:	## rustfmt, clippy (CLIPPY=1), checkpatch --strict, rustdoc
+	$(EP) check
+
+kernel:	## build the UML test kernel (with checkers)
+	$(EP) build um
+
+kernel-bench:	## build the UML kernel without checkers (benchmarks)
+	$(EP) build um-bench
+
+kernel-rcar:	## arm64 LLVM build for R-Car Gen4 endpoint boards
+	$(EP) kernel-rcar
+
+clean-cache:	## remove build directories and work trees (keeps build root and source)
+	rm -rf "$$($(EP) cache)/build" "$$($(EP) cache)/work"
+
+help:
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'

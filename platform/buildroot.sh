@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Create the Debian 13 build root (rustc, bindgen, clang/lld, ...) with
+# debootstrap.  Keyed by suite, package list and this script; reused when
+# present.
+. "$(dirname "$0")/lib.sh"
+
+if [ -x "$BUILDROOT/usr/bin/rustc" ] && [ -f "$BUILDROOT/.complete" ]; then
+	exit 0
+fi
+command -v debootstrap >/dev/null || {
+	log "installing debootstrap"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+}
+mirror=$(debian_mirror)
+tmp=$BUILDROOT.tmp
+rm -rf "$tmp"; mkdir -p "$CACHE_DIR"
+log "debootstrap $BUILDROOT_SUITE into $BUILDROOT"
+debootstrap --variant=minbase --components=main \
+	--include="$(echo $BUILDROOT_PACKAGES | tr ' ' ',')" \
+	"$BUILDROOT_SUITE" "$tmp" "$mirror" >"$CACHE_DIR/debootstrap.log" 2>&1 ||
+	{ tail -20 "$CACHE_DIR/debootstrap.log"; die "debootstrap failed"; }
+# Keep the mirror only inside the cache, never in the repository.
+cat >"$tmp/etc/apt/sources.list" <<EOS
+deb $mirror $BUILDROOT_SUITE main
+deb $mirror $BUILDROOT_SUITE-backports main
+deb $mirror sid main
+EOS
+cat >"$tmp/etc/apt/preferences.d/sid" <<EOS
+Package: *
+Pin: release n=sid
+Pin-Priority: 50
+EOS
+# The mirror may be a dated snapshot whose Release files have expired.
+echo 'Acquire::Check-Valid-Until "false";' >"$tmp/etc/apt/apt.conf.d/90epdb"
+rm -rf "$tmp/var/cache/apt/archives/"*.deb
+touch "$tmp/.complete"
+mv "$tmp" "$BUILDROOT"
+log "build root ready: $("$BUILDROOT/usr/bin/rustc" --version 2>/dev/null || chroot "$BUILDROOT" rustc --version)"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Entry point behind the top-level Makefile.
+#   ep.sh build [um|um-bench|rcar]   set up and build a kernel variant
+#   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
+#   ep.sh run                        build and run the main scenario
+#   ep.sh check                      rustfmt, clippy, checkpatch, rustdoc
+#   ep.sh cache                      print the cache directory
+. "$(dirname "$0")/lib.sh"
+
+setup() {
+	bash "$PLATFORM_DIR/buildroot.sh"
+	bash "$PLATFORM_DIR/source.sh"
+	VER=$(cat "$CACHE_DIR/src/current")
+	SRC=$CACHE_DIR/src/$VER
+	WORK=$CACHE_DIR/work/$VER
+	log "linux-source-7.2 $VER (Debian), build root $(basename "$BUILDROOT")"
+}
+
+assemble() {
+	in_root /bin/bash "$PLATFORM_DIR/assemble.sh" "$REPO_DIR" "$SRC" "$WORK"
+}
+
+# build VARIANT [TARGETS...]: out-of-tree build; output in $OUT/build.log.
+build() {
+	local variant=$1 arch frags cfg=$PLATFORM_DIR/configs
+	shift
+	case $variant in
+	um) arch=um frags=("$cfg/um.config" "$cfg/checkers.config") ;;
+	um-bench) arch=um frags=("$cfg/um.config" "$cfg/nocheckers.config") ;;
+	rcar) arch=arm64 frags=("$cfg/rcar.config") ;;
+	*) die "unknown kernel variant $variant" ;;
+	esac
+	OUT=$CACHE_DIR/build/$VER/$variant
+	mkdir -p "$OUT"
+	local t0=$(date +%s)
+	if ! in_root /bin/bash "$PLATFORM_DIR/build.sh" "$REPO_DIR" "$WORK" "$OUT" "$arch" \
+		"${frags[@]}" -- "$@" >"$OUT/build.log" 2>&1; then
+		grep -E 'error|Error|build:' "$OUT/build.log" | head -40 >&2
+		die "kernel build ($variant) failed; full log: $OUT/build.log"
+	fi
+	log "kernel $variant up to date ($(( $(date +%s) - t0 )) s)"
+}
+
+cmd=${1:-}; shift || true
+case $cmd in
+build)
+	setup; assemble; build "${1:-um}"
+	;;
+test)
+	setup; assemble; build um
+	in_root /bin/bash "$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" \
+		"${EPDB_LOGS:-$REPO_DIR/logs}" "$@"
+	;;
+run)
+	setup; assemble; build um
+	in_root /bin/bash "$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" \
+		"${EPDB_LOGS:-$REPO_DIR/logs}" "${EPDB_RUN:-boot}"
+	;;
+check)
+	setup; assemble
+	OUT=$CACHE_DIR/build/$VER/um
+	[ -f "$OUT/.config" ] || build um
+	in_root /bin/bash "$PLATFORM_DIR/check.sh" "$REPO_DIR" "$WORK" "$OUT" "$CACHE_DIR/build/$VER/um-clippy"
+	;;
+kernel-rcar)
+	setup; assemble; build rcar Image
+	ls -l "$OUT/arch/arm64/boot/Image"
+	;;
+cache)
+	echo "$CACHE_DIR"
+	;;
+*)
+	sed -n '3,9p' "$0" >&2; exit 2
+	;;
+esac

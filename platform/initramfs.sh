@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the test initramfs: static busybox, the RC-side kselftest
+# pci_endpoint_test built from the kernel's own tools/testing/selftests, the
+# init script and the scenarios.  Runs inside the build root.
+# Usage: initramfs.sh REPO WORKTREE OUTDIR
+set -euo pipefail
+repo=$1 work=$2 out=$3
+stage=$out/initramfs.d
+rm -rf "$stage"
+mkdir -p "$stage"/{bin,sbin,lib,scenarios,proc,sys,dev,tmp,etc}
+
+st=$work/tools/testing/selftests
+gcc -static -O2 -Wall -D_GNU_SOURCE -I"$st" -o "$stage/bin/pci_endpoint_test" \
+	"$st/pci_endpoint/pci_endpoint_test.c" -lrt -lpthread -lm
+
+cp /bin/busybox "$stage/bin/busybox"
+install -m 0755 "$repo/platform/initramfs/init" "$stage/init"
+cp "$repo/platform/initramfs/eptest.sh" "$stage/lib/eptest.sh"
+cp "$repo"/platform/scenarios/*.sh "$stage/scenarios/"
+for t in "$repo"/platform/tools/*.c; do
+	[ -f "$t" ] || continue
+	gcc -static -O2 -Wall -I"$work/include/uapi" -o "$stage/bin/$(basename "$t" .c)" "$t"
+done
+
+(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$out/initramfs.cpio.gz.tmp"
+mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"

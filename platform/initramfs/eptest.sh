@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for scenarios running inside the UML test kernel.  Sourced.
+
+CFS=/sys/kernel/config/pci_ep
+_tap_n=0
+_tap_fail=0
+
+tap_plan() { echo "1..$1"; }
+
+# ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC...]
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n $*"; }
+not_ok() {
+	_tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1))
+	echo "not ok $_tap_n $1"; shift
+	for l in "$@"; do echo "# $l"; done
+}
+
+# check DESCRIPTION COMMAND...: one TAP line for the command's success.
+check() {
+	d=$1; shift
+	if out=$("$@" 2>&1); then ok "$d"; else not_ok "$d" "command: $*" "$out"; fi
+}
+
+tap_done() { [ "$_tap_fail" = 0 ]; }
+
+# With kmemleak built in, scan once more at the end of every scenario and
+# print any leak: the host runner fails the scenario on a report.  Objects
+# must be older than kmemleak's minimum age (5 s) to be reported.
+eptest_kmemleak() {
+	k=/sys/kernel/debug/kmemleak
+	[ -w "$k" ] || return 0
+	sleep 6
+	echo scan > "$k"
+	echo scan > "$k"
+	# debugfs files have no size: read the report itself.
+	r=$(cat "$k")
+	if [ -n "$r" ]; then
+		echo "# kmemleak: unreferenced objects found"
+		printf '%s\n' "$r"
+		return 1
+	fi
+	return 0
+}

@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the build platform scripts.  Sourced, not executed.
+
+set -euo pipefail
+
+PLATFORM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$PLATFORM_DIR/.." && pwd)
+
+# Everything heavy lives outside the repository.
+CACHE_DIR=${EPDB_CACHE:-${XDG_CACHE_HOME:-/var/cache}/rust-ep-doorbell}
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The Debian mirror this machine's apt is configured with.  Read at run time
+# so that no registry host name is ever written into the repository.
+debian_mirror() {
+	local m=""
+	if [ -n "${EPDB_MIRROR:-}" ]; then echo "$EPDB_MIRROR"; return; fi
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		m=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }' "$f")
+		[ -n "$m" ] && break
+	done
+	if [ -z "$m" ]; then
+		m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+			awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }')
+	fi
+	[ -n "$m" ] || die "cannot find a Debian mirror in the apt configuration"
+	echo "${m%/}"
+}
+
+# Content key of a set of files/strings: first 16 hex digits of sha256.
+content_key() { cat "$@" | sha256sum | cut -c1-16; }
+
+BUILDROOT_PACKAGES="build-essential bc bison flex libelf-dev libssl-dev cpio kmod python3 \
+rustc rust-src rustfmt rust-clippy bindgen clang lld llvm libclang-dev device-tree-compiler \
+busybox-static xz-utils ca-certificates git rsync patch"
+BUILDROOT_SUITE=trixie
+
+buildroot_key() {
+	printf '%s\n%s\n' "$BUILDROOT_SUITE" "$BUILDROOT_PACKAGES" | cat - "$PLATFORM_DIR/buildroot.sh" | sha256sum | cut -c1-16
+}
+BUILDROOT=$CACHE_DIR/root-$(buildroot_key)
+
+# Run a command inside the build root, in a private mount namespace so that the
+# /proc, /dev and /dev/shm mounts disappear with the process.  The repository
+# and the cache are bind-mounted at the same paths inside.
+in_root() {
+	[ -x "$BUILDROOT/bin/sh" ] || die "build root missing: run platform/buildroot.sh"
+	unshare -m --propagation private -- /bin/bash -c '
+		set -e
+		r=$1; shift
+		mount -t proc proc "$r/proc"
+		mount --rbind /dev "$r/dev"
+		mkdir -p "$r/dev/shm" && mount -t tmpfs -o mode=1777,exec tmpfs "$r/dev/shm"
+		mount -t tmpfs tmpfs "$r/tmp"
+		mkdir -p "$r$EPDB_REPO" "$r$EPDB_CACHE_IN"
+		mount --bind "$EPDB_REPO" "$r$EPDB_REPO"
+		mount --bind "$EPDB_CACHE_IN" "$r$EPDB_CACHE_IN"
+		cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
+		exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			EPDB_CACHE="$EPDB_CACHE_IN" "$@"
+	' in_root "$BUILDROOT" "$@"
+}
+export EPDB_REPO=$REPO_DIR EPDB_CACHE_IN=$CACHE_DIR

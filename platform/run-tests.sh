@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run the KUnit suites and the end-to-end scenarios in the UML test kernel
+# and print TAP, ending with the line "N passed, N failed".  Runs inside the
+# build root.  Usage: run-tests.sh REPO WORKTREE BUILDDIR LOGDIR [NAME...]
+# With names, only those scenarios (and "kunit" for the KUnit suites) run.
+set -uo pipefail
+repo=$1 work=$2 out=$3 logs=$4
+shift 4
+only=" $* "
+mkdir -p "$logs"
+rm -f "$logs"/*.log "$logs"/*.json
+
+bash "$repo/platform/initramfs.sh" "$repo" "$work" "$out" || exit 1
+linux=$out/linux initrd=$out/initramfs.cpio.gz
+selected() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
+
+pass=0 fail=0 n=0
+skip=0
+result() { # 0|1|s NAME [DIAG]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "ok $n $2"
+	elif [ "$1" = s ]; then skip=$((skip + 1)); echo "ok $n $2 # SKIP"
+	else fail=$((fail + 1)); echo "not ok $n $2"; [ -n "${3:-}" ] && printf '%s\n' "$3"; fi
+}
+
+echo "TAP version 13"
+
+# KUnit: the suites of this project, run in the same test kernel with the same
+# checkers, parsed by the kernel's own kunit.py.
+if selected kunit; then
+	glob=$(grep -h -o 'kunit_tests([a-z0-9_]*)' -r "$repo/rust" "$repo/drivers" 2>/dev/null |
+		sed 's/kunit_tests(\(.*\))/\1/' | sort -u | paste -sd, -)
+	klog=$logs/kunit.log
+	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$klog" 120 \
+		kunit.enable=1 kunit.filter_glob="$glob" kunit_shutdown=halt >"$logs/kunit.boot"
+	krc=$?
+	python3 "$work/tools/testing/kunit/kunit.py" parse --json="$logs/kunit.json" "$klog" \
+		>"$logs/kunit.parse" 2>&1
+	cases=$(python3 - "$logs/kunit.json" "$glob" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception:
+    sys.exit(0)
+want = set(filter(None, sys.argv[2].split(",")))
+seen = set()
+def walk(group, prefix):
+    for g in group.get("sub_groups", []):
+        name = prefix + g["name"]
+        seen.add(g["name"])
+        for c in g.get("test_cases", []):
+            st = {"PASS": "0", "SKIP": "s"}.get(c["status"], "1")
+            print(f"{st} kunit.{name}.{c['name']}")
+        if not g.get("test_cases") and not g.get("sub_groups"):
+            print(f"1 kunit.{name} (no test cases ran)")
+        walk(g, name + ".")
+walk(d, "")
+for s in sorted(want - seen):
+    print(f"1 kunit.{s} (suite did not run)")
+PY
+)
+	[ -n "$cases" ] || cases="1 kunit (no results; see $klog)"
+	while read -r st name; do
+		[ $krc = 0 ] || st=1
+		result "$st" "$name" "$(cat "$logs/kunit.boot")"
+	done <<<"$cases"
+fi
+
+# End-to-end scenarios: one boot each.
+while read -r name script limit args; do
+	case "$name" in ''|'#'*) continue ;; esac
+	selected "$name" || continue
+	log=$logs/$name.log
+	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$log" "$limit" \
+		scenario="$script" $args >"$logs/$name.boot"
+	rc=$?
+	# The scenario's own TAP, indented as a subtest.
+	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$log" | sed 's/^/    /'
+	result $rc "scenario.$name" "$(cat "$logs/$name.boot")"
+done <"$repo/platform/matrix"
+
+echo "1..$n"
+[ $skip = 0 ] || echo "# $skip skipped"
+echo "$pass passed, $fail failed"
+[ $fail = 0 ] && [ $n -gt 0 ]
