@@ -13,7 +13,7 @@ targets=("$@")
 mk() { make -s -C "$work" O="$out" ARCH="$arch" LLVM=1 "$@"; }
 
 mkdir -p "$out"
-key=$( (echo "$arch"; cat "${frags[@]}") | sha256sum | cut -c1-16)
+key=$( (echo "$arch"; cat "${frags[@]}" "$work/.series") | sha256sum | cut -c1-16)
 if [ "$(cat "$out/.config-key" 2>/dev/null)" != "$key" ] || [ ! -f "$out/.config" ]; then
 	echo "build: configuring $out" >&2
 	base=$(cat "${frags[@]}" | sed -n 's/^# base=\([a-z_]*config\)$/\1/p' | tail -1)
