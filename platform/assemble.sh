@@ -14,7 +14,8 @@ mkdir -p "$work"
 series_key=$( (cat "$repo/patches/series"; cd "$repo/patches" && grep -v '^#' series | xargs -r cat) | sha256sum | cut -c1-16)
 
 cd "$repo"
-git ls-files -co --exclude-standard -- $overlay_dirs >"$work/.overlay.new"
+git ls-files -co --exclude-standard -- $overlay_dirs | sort -u |
+	while read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done >"$work/.overlay.new"
 
 if [ "$(cat "$work/.series" 2>/dev/null)" != "$series_key" ]; then
 	echo "assemble: applying the patch series ($series_key)" >&2

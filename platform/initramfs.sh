@@ -23,5 +23,11 @@ for t in "$repo"/platform/tools/*.c; do
 	gcc -static -O2 -Wall -I"$work/include/uapi" -o "$stage/bin/$(basename "$t" .c)" "$t"
 done
 
+# Devicetrees of the emulated platform, one per mode (passed with dtb=).
+mkdir -p "$out/dtb"
+for d in "$repo"/platform/dts/*.dts; do
+	dtc -q -I dts -O dtb -o "$out/dtb/$(basename "$d" .dts).dtb" "$d"
+done
+
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$out/initramfs.cpio.gz.tmp"
 mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"

@@ -76,13 +76,14 @@ while read -r name script limit args; do
 		xfail=${args#expect=}; args=""
 	fi
 	selected "$name" || continue
+	args=${args//@DTB@/$out/dtb}
 	log=$logs/$name.log
 	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$log" "$limit" \
 		scenario="$script" $args >"$logs/$name.boot" 2>&1
 	rc=$?
 	# The scenario's own TAP, indented as a subtest.
 	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$log" |
-		grep -E '^(ok |not ok |[0-9]+\.\.[0-9]+|#)' | sed 's/^/    /'
+		grep -E '^ *(ok |not ok |[0-9]+\.\.[0-9]+|#)' | sed 's/^/    /'
 	if [ -n "$xfail" ]; then
 		# Runner self-test: the boot must have failed, for the expected reason.
 		if [ $rc != 0 ] && grep -q -- "$xfail" "$logs/$name.boot"; then rc=0

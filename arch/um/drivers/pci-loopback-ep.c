@@ -28,7 +28,25 @@
  *  - MSI/MSI-X to the host follow the virt-pci convention: address 0xa0000,
  *    data = Linux irq number of the first vector; vector n (1-based) of a
  *    multi-message MSI block is signalled with data + n - 1 (not data |
- *    (n - 1): virt-pci does not align the block).
+ *    (n - 1): virt-pci does not align the block).  Every such write is
+ *    checked against the MSI capability and the MSI-X table of the function
+ *    before the irq is handled.
+ *  - Doorbells (aux doorbell registers, loopback MSI controllers): a
+ *    naturally aligned 32-bit write rings, other writes are ignored, reads
+ *    return 0.
+ *  - EP -> host transactions (outbound, MSI, DMA) need the link up and Bus
+ *    Master Enable; host BAR accesses need Memory Space Enable.
+ *
+ * Link: start() queues a work item that calls pci_epc_linkup() and then
+ * registers the virt-pci device (link training precedes enumeration);
+ * stop() unregisters it, calls pci_epc_linkdown() and resets everything the
+ * host programmed.  From start() until the host side is gone, BAR sizes and
+ * flags are frozen: pci_epc_set_bar() on a configured BAR only retargets it
+ * (same flags, size not larger), clear_bar() leaves it unbacked.
+ *
+ * A small dmaengine provider on the controller's device offers slave
+ * channels (DEV_TO_MEM reads host memory, MEM_TO_DEV writes it) and memcpy
+ * between endpoint addresses, executed from a work item.
  *
  * Devicetree bindings (no schema; these nodes only exist in UML test DTBs):
  *
@@ -67,6 +85,10 @@
  *      multi:           no msi-parent; four aux doorbells, each with its
  *                       own register and IRQ, bar = NO_BAR.
  *      none:            no msi-parent, no aux doorbell.
+ *    uml,dma = "memcpy" | "slave";
+ *      memcpy: the DMA channels only do memcpy (default).
+ *      slave:  they also offer DEV_TO_MEM/MEM_TO_DEV slave transfers, as a
+ *              DesignWare eDMA does.
  *    uml,profile = "generic" | "imx8";
  *      generic: six programmable BARs (default).
  *      imx8:    BAR0/2/4 only_64bit, BAR1/3/5 disabled, as on i.MX8, so
@@ -119,10 +141,13 @@
  *  - lbep_dma_chan::lock (spinlock, irqsave): descriptor lists, cookies and
  *    slave configuration of one DMA channel.
  *
- *  Interrupts are delivered synchronously with generic_handle_irq_safe() /
- *  generic_handle_domain_irq_safe(): the host ISR runs inside the
- *  endpoint's raise_irq(), and endpoint doorbell handlers run inside the
- *  host's writel().
+ *  Interrupts to the host are delivered synchronously with
+ *  generic_handle_irq_safe(): the host ISR runs inside the endpoint's
+ *  raise_irq().  Endpoint doorbells (MSI controller vectors and aux
+ *  doorbells) are latched by the host's writel() and signalled from an
+ *  irq_work in hard interrupt context, as the interrupt controller or eDMA
+ *  of a real SoC would, so endpoint code runs its doorbell handlers in the
+ *  context real hardware gives them (and lockdep sees that context).
  *
  *  virt-pci registration (which probes host drivers synchronously) and
  *  removal happen from a work item that holds no lock, so host drivers may
@@ -144,6 +169,7 @@
 #include <linux/irqchip/irq-msi-lib.h>
 #include <linux/irqdesc.h>
 #include <linux/irqdomain.h>
+#include <linux/irq_work.h>
 #include <linux/lockdep.h>
 #include <linux/log2.h>
 #include <linux/logic_iomem.h>
@@ -221,6 +247,11 @@ static const char * const lbep_db_mode_names[] = {
 enum lbep_profile {
 	LBEP_PROFILE_GENERIC,
 	LBEP_PROFILE_IMX8,
+};
+
+static const char * const lbep_dma_mode_names[] = {
+	"memcpy",
+	"slave",
 };
 
 static const char * const lbep_profile_names[] = {
@@ -351,6 +382,7 @@ struct lbep_dma_chan {
  * @epc: endpoint controller
  * @features: controller features returned by get_features
  * @db_mode: doorbell mode from "uml,doorbell"
+ * @dma_slave: the DMA channels also offer slave transfers ("uml,dma")
  * @msi_reachable: inbound writes reach loopback MSI controllers
  * @win_base: CPU physical base of the outbound window
  * @win_size: size of the outbound window
@@ -388,6 +420,7 @@ struct lbep {
 	struct pci_epc *epc;
 	struct pci_epc_features features;
 	enum lbep_db_mode db_mode;
+	bool dma_slave;
 	bool msi_reachable;
 
 	phys_addr_t win_base;
@@ -399,6 +432,8 @@ struct lbep {
 	unsigned int nr_aux;
 	int aux_irq_base;
 	struct lbep_aux aux[LBEP_MAX_AUX];
+	struct irq_work aux_work;
+	unsigned long aux_pending;
 
 	raw_spinlock_t cfg_lock;	/* see kernel-doc */
 	u8 cfg[LBEP_CFG_SIZE];
@@ -471,6 +506,8 @@ struct lbmsi {
 	raw_spinlock_t lock;	/* see kernel-doc */
 	DECLARE_BITMAP(used, LBMSI_NR_VECTORS);
 	struct list_head node;
+	struct irq_work work;
+	DECLARE_BITMAP(pending, LBMSI_NR_VECTORS);
 };
 
 static LIST_HEAD(lbmsi_list);
@@ -677,11 +714,26 @@ static void lbmsi_doorbell(struct lbmsi *msi, u64 offset, u32 data)
 		return;
 	}
 
-	ret = generic_handle_domain_irq_safe(msi->domain, data);
-	if (ret)
-		dev_warn_ratelimited(msi->dev,
-				     "vector %u is not allocated (%d)\n",
-				     data, ret);
+	/* Like an ITS, signal the vector asynchronously, in hard IRQ context */
+	set_bit(data, msi->pending);
+	irq_work_queue(&msi->work);
+}
+
+static void lbmsi_deliver(struct irq_work *work)
+{
+	struct lbmsi *msi = container_of(work, struct lbmsi, work);
+	unsigned int hwirq;
+	int ret;
+
+	for_each_set_bit(hwirq, msi->pending, LBMSI_NR_VECTORS) {
+		if (!test_and_clear_bit(hwirq, msi->pending))
+			continue;
+		ret = generic_handle_domain_irq_safe(msi->domain, hwirq);
+		if (ret)
+			dev_warn_ratelimited(msi->dev,
+					     "vector %u is not allocated (%d)\n",
+					     hwirq, ret);
+	}
 }
 
 /* The emulated controller has nothing to ack or mask */
@@ -797,6 +849,7 @@ static int lbmsi_probe(struct platform_device *pdev)
 	msi->base = res->start;
 	msi->size = resource_size(res);
 	raw_spin_lock_init(&msi->lock);
+	msi->work = IRQ_WORK_INIT_HARD(lbmsi_deliver);
 	info.host_data = msi;
 
 	guard(mutex)(&lbmsi_list_lock);
@@ -1031,7 +1084,9 @@ static void lbep_aux_ring(struct lbep *ep, u64 offset, u32 data)
 			return;
 		}
 
-		generic_handle_irq_safe(ep->aux[i].irq);
+		/* Raised asynchronously, in hard IRQ context, as by an eDMA */
+		set_bit(i, &ep->aux_pending);
+		irq_work_queue(&ep->aux_work);
 		return;
 	}
 
@@ -1500,7 +1555,7 @@ static const struct logic_iomem_region_ops lbep_slot_ops[LBEP_NR_WINDOW_SLOTS] =
 static int lbep_window_attach(struct lbep *ep)
 {
 	struct lbep_window_slot *slot = NULL;
-	int i, free = -1, ret;
+	int i, free_idx = -1, ret;
 
 	guard(mutex)(&lbep_slots_lock);
 
@@ -1508,8 +1563,8 @@ static int lbep_window_attach(struct lbep *ep)
 		struct lbep_window_slot *s = &lbep_slots[i];
 
 		if (!s->registered) {
-			if (free < 0)
-				free = i;
+			if (free_idx < 0)
+				free_idx = i;
 			continue;
 		}
 
@@ -1523,13 +1578,13 @@ static int lbep_window_attach(struct lbep *ep)
 	}
 
 	if (!slot) {
-		if (free < 0)
+		if (free_idx < 0)
 			return -ENOSPC;
 
-		slot = &lbep_slots[free];
+		slot = &lbep_slots[free_idx];
 		slot->res = DEFINE_RES_MEM_NAMED(ep->win_base, ep->win_size,
 						 "uml-pci-loopback-ep window");
-		ret = logic_iomem_add_region(&slot->res, &lbep_slot_ops[free]);
+		ret = logic_iomem_add_region(&slot->res, &lbep_slot_ops[free_idx]);
 		if (ret) {
 			memset(&slot->res, 0, sizeof(slot->res));
 			return -EBUSY;
@@ -1936,7 +1991,7 @@ static int lbep_map_addr(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 			 phys_addr_t addr, u64 pci_addr, size_t size)
 {
 	struct lbep *ep = epc_get_drvdata(epc);
-	struct lbep_ob *free = NULL;
+	struct lbep_ob *slot = NULL;
 	unsigned long flags;
 	unsigned int i;
 	u64 last;
@@ -1954,8 +2009,8 @@ static int lbep_map_addr(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 		struct lbep_ob *e = &ep->ob[i];
 
 		if (!e->size) {
-			if (!free)
-				free = e;
+			if (!slot)
+				slot = e;
 			continue;
 		}
 
@@ -1965,13 +2020,13 @@ static int lbep_map_addr(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 		}
 	}
 
-	if (!ret && !free)
+	if (!ret && !slot)
 		ret = -ENOSPC;
 
 	if (!ret) {
-		free->cpu = addr;
-		free->pci = pci_addr;
-		free->size = size;
+		slot->cpu = addr;
+		slot->pci = pci_addr;
+		slot->size = size;
 	}
 	raw_spin_unlock_irqrestore(&ep->ob_lock, flags);
 
@@ -2397,6 +2452,16 @@ static const struct irq_chip lbep_aux_irq_chip = {
 	.flags		= IRQCHIP_ONESHOT_SAFE | IRQCHIP_SKIP_SET_WAKE,
 };
 
+static void lbep_aux_deliver(struct irq_work *work)
+{
+	struct lbep *ep = container_of(work, struct lbep, aux_work);
+	unsigned int i;
+
+	for (i = 0; i < ep->nr_aux; i++)
+		if (test_and_clear_bit(i, &ep->aux_pending))
+			generic_handle_irq_safe(ep->aux[i].irq);
+}
+
 static int lbep_aux_init(struct lbep *ep, unsigned int nr)
 {
 	unsigned int i;
@@ -2405,6 +2470,7 @@ static int lbep_aux_init(struct lbep *ep, unsigned int nr)
 	if (!nr)
 		return 0;
 
+	ep->aux_work = IRQ_WORK_INIT_HARD(lbep_aux_deliver);
 	base = irq_alloc_descs(-1, 1, nr, NUMA_NO_NODE);
 	if (base < 0)
 		return base;
@@ -2434,6 +2500,7 @@ static void lbep_aux_free(struct lbep *ep)
 	if (!ep->nr_aux)
 		return;
 
+	irq_work_sync(&ep->aux_work);
 	irq_free_descs(ep->aux_irq_base, ep->nr_aux);
 	ep->nr_aux = 0;
 }
@@ -2827,21 +2894,30 @@ static int lbep_dma_register(struct lbep *ep)
 	int ret;
 
 	dma_cap_zero(dd->cap_mask);
-	dma_cap_set(DMA_SLAVE, dd->cap_mask);
 	dma_cap_set(DMA_MEMCPY, dd->cap_mask);
+	/*
+	 * With slave channels pci-epf-test takes them as its private channels,
+	 * as on DesignWare eDMA, and then cannot do a COPY with DMA: it passes
+	 * DMA_MEM_TO_MEM to prep_slave_single() and drops the source address.
+	 * Plain memcpy channels (the default) make it use dmaengine memcpy
+	 * for READ, WRITE and COPY alike.
+	 */
+	if (ep->dma_slave) {
+		dma_cap_set(DMA_SLAVE, dd->cap_mask);
+		dd->directions = BIT(DMA_DEV_TO_MEM) | BIT(DMA_MEM_TO_DEV);
+		dd->device_prep_slave_sg = lbep_dma_prep_slave_sg;
+	}
 	/* Keep the channels away from the public async_tx pool */
 	dma_cap_set(DMA_PRIVATE, dd->cap_mask);
 
 	/* pci-epf-test looks for channels of the EPC's parent device */
 	dd->dev = ep->dev;
-	dd->directions = BIT(DMA_DEV_TO_MEM) | BIT(DMA_MEM_TO_DEV);
 	dd->src_addr_widths = LBEP_DMA_BUSWIDTHS;
 	dd->dst_addr_widths = LBEP_DMA_BUSWIDTHS;
 	dd->residue_granularity = DMA_RESIDUE_GRANULARITY_DESCRIPTOR;
 	dd->device_alloc_chan_resources = lbep_dma_alloc_chan_resources;
 	dd->device_free_chan_resources = lbep_dma_free_chan_resources;
 	dd->device_prep_dma_memcpy = lbep_dma_prep_memcpy;
-	dd->device_prep_slave_sg = lbep_dma_prep_slave_sg;
 	dd->device_config = lbep_dma_config;
 	dd->device_terminate_all = lbep_dma_terminate_all;
 	dd->device_synchronize = lbep_dma_synchronize;
@@ -2957,6 +3033,12 @@ static int lbep_parse_dt(struct lbep *ep, struct platform_device *pdev,
 	if (ret < 0)
 		return ret;
 	ep->db_mode = ret;
+
+	ret = lbep_match_prop(dev, "uml,dma", lbep_dma_mode_names,
+			      ARRAY_SIZE(lbep_dma_mode_names));
+	if (ret < 0)
+		return ret;
+	ep->dma_slave = ret == 1;
 
 	ret = lbep_match_prop(dev, "uml,profile", lbep_profile_names,
 			      ARRAY_SIZE(lbep_profile_names));

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0
+# vNTB smoke test: pci-epf-vntb on the loopback controller, ntb_hw_epf on the
+# RC side, configured as Documentation/PCI/endpoint/pci-vntb-howto.rst
+# describes; ntb_tool (bound to both NTB devices) brings the link up, rings a
+# doorbell each way and reads a peer scratchpad.
+#   epf=NAME   endpoint function driver (default pci_epf_vntb)
+. /lib/eptest.sh
+
+epf=${epf:-pci_epf_vntb}
+tap_plan 8
+fn=$CFS/functions/$epf/func1
+mkdir "$fn" || { not_ok "create $fn"; exit 1; }
+cfg=$(ls -d "$fn"/pci_epf_vntb.* 2>/dev/null | head -1)
+echo 0x1957 >"$fn/vendorid"
+echo 0x0809 >"$fn/deviceid"
+echo 0x05 >"$fn/baseclass_code"
+echo 0x00 >"$fn/subclass_code"
+echo 4 >"$cfg/db_count"
+echo 128 >"$cfg/spad_count"
+echo 1 >"$cfg/num_mws"
+echo 0x100000 >"$cfg/mw1"
+echo 0x1957 >"$cfg/vntb_vid"
+echo 0x080A >"$cfg/vntb_pid"
+echo 0x10 >"$cfg/vbus_number"
+epc=$(ls "$CFS/controllers" | head -1)
+if ln -s "$CFS/controllers/$epc" "$fn/primary" && echo 1 >"$CFS/controllers/$epc/start"; then
+	ok "configfs: $epf configured, linked to $epc and started"
+else
+	not_ok "configfs: set up $epf on '$epc'"; exit 1
+fi
+
+# Every built-in NTB client wants the two NTB devices; hand both to ntb_tool.
+i=0
+while [ "$(ls /sys/bus/ntb/devices 2>/dev/null | wc -l)" -lt 2 ] && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+for d in /sys/bus/ntb/devices/*; do
+	n=$(basename "$d")
+	[ -e "$d/driver" ] && echo "$n" >"$d/driver/unbind"
+	echo "$n" >/sys/bus/ntb/drivers/ntb_tool/bind
+done
+T=/sys/kernel/debug/ntb_tool
+host=$(ls $T | grep '^0000:00:' | head -1)
+ep=$(ls $T | grep -v '^0000:00:' | head -1)
+echo "# ntb devices: host=$host ep=$ep"
+if [ -n "$host" ] && [ -n "$ep" ]; then ok "ntb_tool attached to both NTB devices"
+else not_ok "ntb_tool attached to both NTB devices" "$(ls $T)"; exit 1; fi
+H=$T/$host E=$T/$ep
+
+echo Y >"$H/link"; echo Y >"$E/link"
+i=0
+while { [ "$(cat $H/peer0/link)" != Y ] || [ "$(cat $E/peer0/link)" != Y ]; } && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+[ "$(cat $H/peer0/link)" = Y ] && [ "$(cat $E/peer0/link)" = Y ] &&
+	ok "link up on both sides" || not_ok "link up on both sides" \
+		"host: $(cat $H/peer0/link) ep: $(cat $E/peer0/link)"
+
+echo "# db_valid_mask host=$(cat $H/db_valid_mask) ep=$(cat $E/db_valid_mask)"
+# Host rings doorbell bit 0 of the endpoint.
+echo "c $(cat $E/db_valid_mask)" >"$E/db" 2>/dev/null
+echo "s 0x1" >"$H/peer_db"
+sleep 0.3
+v=$(cat $E/db)
+echo "# endpoint db after host rang bit 0: $v"
+[ $(( v & 1 )) = 1 ] && ok "doorbell host -> endpoint" || not_ok "doorbell host -> endpoint" "db=$v"
+
+# Endpoint rings doorbell bit 1 of the host.
+echo "c $(cat $H/db_valid_mask)" >"$H/db" 2>/dev/null
+echo "s 0x2" >"$E/peer_db"
+sleep 0.3
+v=$(cat $H/db)
+echo "# host db after endpoint rang bit 1: $v"
+[ $(( v & 2 )) = 2 ] && ok "doorbell endpoint -> host" || not_ok "doorbell endpoint -> host" "db=$v"
+
+# Scratchpads each way.
+echo 0x1234abcd >"$H/peer0/spad0"
+v=$(cat "$E/spad0")
+echo "# endpoint spad0 after host wrote peer spad0: $v"
+[ $(( v )) = $(( 0x1234abcd )) ] && ok "scratchpad host -> endpoint" ||
+	not_ok "scratchpad host -> endpoint" "spad0=$v"
+echo 0x5a5a0001 >"$E/peer0/spad1"
+v=$(cat "$H/spad1")
+echo "# host spad1 after endpoint wrote peer spad1: $v"
+[ $(( v )) = $(( 0x5a5a0001 )) ] && ok "scratchpad endpoint -> host" ||
+	not_ok "scratchpad endpoint -> host" "spad1=$v"
+
+echo N >"$H/link"; echo N >"$E/link"
+echo 0 >"$CFS/controllers/$epc/start"
+rm "$fn/primary"
+rmdir "$fn"
+ok "torn down"
+tap_done
