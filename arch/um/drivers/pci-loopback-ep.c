@@ -699,8 +699,6 @@ static struct lbmsi *lbmsi_lookup(phys_addr_t phys, size_t len)
 
 static void lbmsi_doorbell(struct lbmsi *msi, u64 offset, u32 data)
 {
-	int ret;
-
 	if (offset) {
 		dev_warn_ratelimited(msi->dev,
 				     "write %#x at doorbell offset %#llx ignored\n",
