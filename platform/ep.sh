@@ -33,13 +33,19 @@ build() {
 	esac
 	OUT=$CACHE_DIR/build/$VER/$variant
 	mkdir -p "$OUT"
-	local t0=$(date +%s)
+	local t0=$(date +%s) before after
+	before=$(stat -c %Y "$OUT/vmlinux" 2>/dev/null || echo none)
 	if ! in_root /bin/bash "$PLATFORM_DIR/build.sh" "$REPO_DIR" "$WORK" "$OUT" "$arch" \
 		"${frags[@]}" -- "$@" >"$OUT/build.log" 2>&1; then
 		grep -E 'error|Error|build:' "$OUT/build.log" | head -40 >&2
 		die "kernel build ($variant) failed; full log: $OUT/build.log"
 	fi
-	log "kernel $variant up to date ($(( $(date +%s) - t0 )) s)"
+	after=$(stat -c %Y "$OUT/vmlinux" 2>/dev/null || echo none)
+	if [ "$before" = "$after" ]; then
+		log "kernel $variant up to date, no rebuild ($(( $(date +%s) - t0 )) s)"
+	else
+		log "kernel $variant rebuilt ($(( $(date +%s) - t0 )) s)"
+	fi
 }
 
 cmd=${1:-}; shift || true
