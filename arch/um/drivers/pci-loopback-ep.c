@@ -2086,19 +2086,28 @@ static int lbep_set_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 	return 0;
 }
 
-static int lbep_get_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
+/* Message control of the MSI or MSI-X capability; 0 while it is not set up */
+static u16 lbep_cap_ctrl(struct lbep *ep, const bool *present, unsigned int off)
 {
-	struct lbep *ep = epc_get_drvdata(epc);
 	unsigned long flags;
 	u16 ctrl = 0;
 
-	lockdep_assert_held(&epc->lock);
-
 	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	if (ep->msi_cap)
-		ctrl = lbep_cfg_rd16(ep, LBEP_MSI_CAP + PCI_MSI_FLAGS);
+	if (*present)
+		ctrl = lbep_cfg_rd16(ep, off);
 	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
 
+	return ctrl;
+}
+
+static int lbep_get_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
+{
+	struct lbep *ep = epc_get_drvdata(epc);
+	u16 ctrl;
+
+	lockdep_assert_held(&epc->lock);
+
+	ctrl = lbep_cap_ctrl(ep, &ep->msi_cap, LBEP_MSI_CAP + PCI_MSI_FLAGS);
 	if (!(ctrl & PCI_MSI_FLAGS_ENABLE))
 		return -EINVAL;
 
@@ -2151,16 +2160,11 @@ static int lbep_set_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 static int lbep_get_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
 {
 	struct lbep *ep = epc_get_drvdata(epc);
-	unsigned long flags;
-	u16 ctrl = 0;
+	u16 ctrl;
 
 	lockdep_assert_held(&epc->lock);
 
-	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	if (ep->msix_cap)
-		ctrl = lbep_cfg_rd16(ep, LBEP_MSIX_CAP + PCI_MSIX_FLAGS);
-	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
-
+	ctrl = lbep_cap_ctrl(ep, &ep->msix_cap, LBEP_MSIX_CAP + PCI_MSIX_FLAGS);
 	if (!(ctrl & PCI_MSIX_FLAGS_ENABLE))
 		return -EINVAL;
 
