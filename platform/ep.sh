@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Entry point behind the top-level Makefile.
-#   ep.sh build [um|um-bench|rcar]   set up and build a kernel variant
+#   ep.sh build [um|um-rustdb|um-bench|rcar]   set up and build a kernel variant
 #   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
 #   ep.sh run                        build and run the main scenario
 #   ep.sh check                      rustfmt, clippy, checkpatch, rustdoc
@@ -27,6 +27,7 @@ build() {
 	shift
 	case $variant in
 	um) arch=um frags=("$cfg/um.config" "$cfg/checkers.config") ;;
+	um-rustdb) arch=um frags=("$cfg/um.config" "$cfg/checkers.config" "$cfg/rustdb.config") ;;
 	um-bench) arch=um frags=("$cfg/um.config" "$cfg/nocheckers.config") ;;
 	rcar) arch=arm64 frags=("$cfg/rcar.config") ;;
 	*) die "unknown kernel variant $variant" ;;
@@ -54,7 +55,8 @@ build)
 	setup; assemble; build "${1:-um}"
 	;;
 test)
-	setup; assemble; build um
+	# Two test kernels: the C doorbell allocator (um) and the Rust one.
+	setup; assemble; build um-rustdb; build um
 	in_root /bin/bash "$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" \
 		"${EPDB_LOGS:-$REPO_DIR/logs}" "$@"
 	;;

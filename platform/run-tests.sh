@@ -31,9 +31,11 @@ echo "TAP version 13"
 if selected kunit; then
 	glob=$(grep -h -o 'kunit_tests([a-z0-9_]*)' -r "$repo/rust" "$repo/drivers" 2>/dev/null |
 		sed 's/kunit_tests(\(.*\))/\1/' | sort -u | paste -sd, -)
+	# kunit.filter_glob takes one glob: the suites' common prefix and a "*".
+	kglob=$(python3 -c 'import os, sys; n = sys.argv[1].split(","); print(n[0] if len(n) == 1 else os.path.commonprefix(n) + "*")' "$glob")
 	klog=$logs/kunit.log
 	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$klog" 120 \
-		kunit.enable=1 kunit.filter_glob="$glob" kunit_shutdown=halt >"$logs/kunit.boot" 2>&1
+		kunit.enable=1 kunit.filter_glob="$kglob" kunit_shutdown=halt >"$logs/kunit.boot" 2>&1
 	krc=$?
 	python3 "$work/tools/testing/kunit/kunit.py" parse --json="$logs/kunit.json" "$klog" \
 		>"$logs/kunit.parse" 2>&1
@@ -77,8 +79,16 @@ while read -r name script limit args; do
 	fi
 	selected "$name" || continue
 	args=${args//@DTB@/$out/dtb}
+	# kernel=VARIANT boots another test kernel (same initramfs and devicetrees)
+	klinux=$linux
+	case " $args " in
+	*" kernel="*)
+		kv=$(printf '%s\n' $args | sed -n 's/^kernel=//p')
+		klinux=$(dirname "$out")/$kv/linux
+		;;
+	esac
 	log=$logs/$name.log
-	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$log" "$limit" \
+	bash "$repo/platform/boot.sh" "$klinux" "$initrd" "$log" "$limit" \
 		scenario="$script" $args >"$logs/$name.boot" 2>&1
 	rc=$?
 	# The scenario's own TAP, indented as a subtest.

@@ -41,3 +41,25 @@ eptest_kmemleak() {
 	fi
 	return 0
 }
+
+# Which implementation is behind pci_epf_alloc_doorbell(): the C one has the
+# static helper pci_epf_alloc_doorbell_embedded(), the Rust one does not.
+doorbell_impl() {
+	if grep -q ' pci_epf_alloc_doorbell_embedded$' /proc/kallsyms; then
+		echo C
+	elif grep -q ' pci_epf_alloc_doorbell$' /proc/kallsyms; then
+		echo Rust
+	else
+		echo none
+	fi
+}
+
+# check_doorbell_impl: with dbimpl=C|Rust on the command line, one TAP line
+# saying whether that implementation is the one in this kernel.
+check_doorbell_impl() {
+	impl=$(doorbell_impl)
+	echo "# doorbell allocator: $impl implementation"
+	[ -z "${dbimpl:-}" ] && return 0
+	if [ "$impl" = "$dbimpl" ]; then ok "doorbell allocator: the $impl implementation ran"
+	else not_ok "doorbell allocator: expected $dbimpl, found $impl"; fi
+}

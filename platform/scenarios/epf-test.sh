@@ -10,7 +10,8 @@
 . /lib/eptest.sh
 
 epf=${epf:-pci_epf_test}
-tap_plan 5
+[ -n "${dbimpl:-}" ] && tap_plan 6 || tap_plan 5
+check_doorbell_impl
 
 fn=$CFS/functions/$epf/func1
 mkdir "$fn" || { not_ok "create $fn"; exit 1; }

@@ -7,7 +7,8 @@
 . /lib/eptest.sh
 
 epf=${epf:-pci_epf_vntb}
-tap_plan 8
+[ -n "${dbimpl:-}" ] && tap_plan 9 || tap_plan 8
+check_doorbell_impl
 fn=$CFS/functions/$epf/func1
 mkdir "$fn" || { not_ok "create $fn"; exit 1; }
 cfg=$(ls -d "$fn"/pci_epf_vntb.* 2>/dev/null | head -1)

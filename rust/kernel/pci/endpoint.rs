@@ -6,13 +6,60 @@
 //! external root complex; an endpoint function (EPF) is the driver that decides what that device
 //! looks like (its header, its BARs, its interrupts) and what it does.
 //!
+//! A function driver implements [`Driver`] and is registered with [`module_pci_epf_driver!`]. It
+//! sees its functions as [`Function`]s and, while a function is linked to a controller, the
+//! controller as a [`Controller`], through which it configures the function: [`Features`],
+//! [`Header`], BAR memory ([`BarSpace`]), interrupts to the host, outbound [`Mapping`]s of host
+//! memory, auxiliary resources ([`AuxResource`]) and doorbells from the host ([`doorbell`]).
+//!
 //! C headers: [`include/linux/pci-epc.h`](srctree/include/linux/pci-epc.h) and
 //! [`include/linux/pci-epf.h`](srctree/include/linux/pci-epf.h)
+//!
+//! [`module_pci_epf_driver!`]: crate::module_pci_epf_driver
 
 use crate::{
     bindings,
     prelude::*, //
 };
+
+mod controller;
+#[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL)]
+pub mod doorbell;
+mod driver;
+mod function;
+
+pub use self::controller::{
+    AuxResource,
+    AuxResourceKind,
+    BarDesc,
+    BarLocation,
+    BarType,
+    Controller,
+    Features,
+    Mapping, //
+};
+pub use self::driver::{
+    Adapter,
+    DeviceId,
+    Driver,
+    IdTable, //
+};
+pub use self::function::{
+    BarSpace,
+    Function,
+    Header,
+    HeaderInfo,
+    InterruptPin,
+    Retarget, //
+};
+
+/// Returns the `EOPNOTSUPP` error, which the C endpoint core uses for missing controller
+/// operations.
+// TODO: Use `code::EOPNOTSUPP` once `kernel::error::code` declares it.
+fn eopnotsupp() -> Error {
+    // CAST: `EOPNOTSUPP` is a small positive errno.
+    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+}
 
 /// The number of a standard BAR of an endpoint function, `BAR_0` to `BAR_5`.
 ///

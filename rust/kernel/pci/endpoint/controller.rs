@@ -1,0 +1,794 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI endpoint controllers, as seen by one of their functions.
+//!
+//! C header: [`include/linux/pci-epc.h`](srctree/include/linux/pci-epc.h)
+
+use super::{
+    function::FunctionState,
+    BarNo,
+    Function,
+    Header, //
+};
+use crate::{
+    bindings,
+    device,
+    error::to_result,
+    io::{
+        PhysAddr,
+        ResourceSize, //
+    },
+    pci::IrqType,
+    prelude::*, //
+};
+use core::{
+    marker::PhantomData,
+    ptr::{
+        addr_of_mut,
+        NonNull, //
+    },
+};
+
+/// The endpoint controller a [`Function`] is linked to, as seen by that function.
+///
+/// Every operation of the C EPC API takes the controller together with the function number and
+/// virtual function number of the caller; a [`Controller`] carries all three. It is handed to the
+/// callbacks of a [`Driver`](super::Driver) while the function is linked to the controller
+/// (`epf->epc`), and it cannot outlive that link: everything that borrows it (BAR memory,
+/// outbound mappings, doorbells) is released before the function is unlinked.
+///
+/// Only the primary interface of a function is supported.
+///
+/// # Invariants
+///
+/// For the whole lifetime `'a`:
+/// - `self.func` is bound to its driver and linked to the controller `self.epc` through its
+///   primary interface, i.e. `self.func->epc == self.epc` and `func_no`/`vfunc_no` do not change;
+/// - `self.state` is the adapter state of `self.func`.
+#[derive(Clone, Copy)]
+pub struct Controller<'a> {
+    func: &'a Function<device::Bound>,
+    epc: NonNull<bindings::pci_epc>,
+    state: &'a FunctionState,
+    _p: PhantomData<&'a bindings::pci_epc>,
+}
+
+// SAFETY: The C EPC operations serialize themselves on `epc->lock` and may be called from any
+// thread; the function is `Sync` in the `Bound` context.
+unsafe impl Send for Controller<'_> {}
+
+// SAFETY: See the `Send` implementation; no method takes `&mut self`.
+unsafe impl Sync for Controller<'_> {}
+
+impl<'a> Controller<'a> {
+    /// Creates a handle for the controller `func` is linked to, or [`None`] if it is not linked
+    /// through its primary interface.
+    ///
+    /// # Safety
+    ///
+    /// For the whole lifetime `'a`, `func` must stay bound to its driver and linked to its current
+    /// primary controller, and `state` must be the adapter state of `func`. In practice, `'a`
+    /// must not extend beyond the EPF `unbind` callback, which runs before the link is removed.
+    pub(crate) unsafe fn new(
+        func: &'a Function<device::Bound>,
+        state: &'a FunctionState,
+    ) -> Option<Self> {
+        // SAFETY: `func.as_raw()` is a valid `struct pci_epf`; by the safety requirements `epc`
+        // does not change for `'a`.
+        let epc = NonNull::new(unsafe { (*func.as_raw()).epc })?;
+
+        // INVARIANT: Guaranteed by the safety requirements of this function.
+        Some(Self {
+            func,
+            epc,
+            state,
+            _p: PhantomData,
+        })
+    }
+
+    /// Returns the function this handle belongs to.
+    pub fn function(&self) -> &'a Function<device::Bound> {
+        self.func
+    }
+
+    pub(crate) fn state(&self) -> &'a FunctionState {
+        self.state
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut bindings::pci_epc {
+        self.epc.as_ptr()
+    }
+
+    /// Returns the function number of the function within the controller.
+    pub fn func_no(&self) -> u8 {
+        // SAFETY: By the type invariants the function is valid and `func_no` is stable while the
+        // function is linked.
+        unsafe { (*self.func.as_raw()).func_no }
+    }
+
+    /// Returns the virtual function number of the function (0 for a physical function).
+    pub fn vfunc_no(&self) -> u8 {
+        // SAFETY: Same as in `func_no()`.
+        unsafe { (*self.func.as_raw()).vfunc_no }
+    }
+
+    /// Returns the controller, function number and virtual function number for the C API.
+    pub(crate) fn raw_parts(&self) -> (*mut bindings::pci_epc, u8, u8) {
+        (self.as_raw(), self.func_no(), self.vfunc_no())
+    }
+
+    /// Returns the parent device of the controller, i.e. the device of the controller driver.
+    ///
+    /// This is the device that owns the DMA and MSI resources of the controller.
+    pub fn parent(&self) -> &'a device::Device {
+        // SAFETY: By the type invariants `self.epc` is a valid controller for `'a`; its parent is
+        // set at creation and the controller device holds a reference to it.
+        unsafe { device::Device::from_raw((*self.as_raw()).dev.parent) }
+    }
+
+    pub(crate) fn raw_features(&self) -> Option<&'a bindings::pci_epc_features> {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+
+        // SAFETY: `epc` is a valid controller.
+        let features = unsafe { bindings::pci_epc_get_features(epc, func_no, vfunc_no) };
+
+        // SAFETY: If not NULL, the features are constant data of the controller driver, which
+        // stays bound while the function is linked.
+        unsafe { features.as_ref() }
+    }
+
+    /// Returns the features of the controller for this function, see `pci_epc_get_features()`.
+    ///
+    /// # Errors
+    ///
+    /// `EOPNOTSUPP` if the controller does not report its features.
+    pub fn features(&self) -> Result<Features> {
+        self.raw_features()
+            .map(Features::from_raw)
+            .ok_or_else(super::eopnotsupp)
+    }
+
+    /// Writes `header` to the configuration space of the function, see `pci_epc_write_header()`.
+    pub fn write_header(&self, header: &Header) -> Result {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+
+        // SAFETY: `epc` is a valid controller and `header.as_raw()` a valid header.
+        to_result(unsafe {
+            bindings::pci_epc_write_header(epc, func_no, vfunc_no, header.as_raw())
+        })
+    }
+
+    /// Requests `count` MSI vectors in the MSI capability of the function, see
+    /// `pci_epc_set_msi()`.
+    pub fn set_msi(&self, count: u8) -> Result {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+
+        // SAFETY: `epc` is a valid controller.
+        to_result(unsafe { bindings::pci_epc_set_msi(epc, func_no, vfunc_no, count) })
+    }
+
+    /// Requests `count` MSI-X vectors in the MSI-X capability of the function, with the table at
+    /// `offset` in `bar`, see `pci_epc_set_msix()`.
+    pub fn set_msix(&self, count: u16, bar: BarNo, offset: u32) -> Result {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+
+        // SAFETY: `epc` is a valid controller.
+        to_result(unsafe {
+            bindings::pci_epc_set_msix(epc, func_no, vfunc_no, count, bar.as_raw(), offset)
+        })
+    }
+
+    /// Raises an interrupt on the host, see `pci_epc_raise_irq()`.
+    ///
+    /// `number` is the MSI or MSI-X vector, counting from 1; it is ignored for INTx.
+    pub fn raise_irq(&self, irq_type: IrqType, number: u16) -> Result {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+        // `pci_epc_raise_irq()` takes the same `PCI_IRQ_*` values as `pci_alloc_irq_vectors()`.
+        let raw = match irq_type {
+            IrqType::Intx => bindings::PCI_IRQ_INTX,
+            IrqType::Msi => bindings::PCI_IRQ_MSI,
+            IrqType::MsiX => bindings::PCI_IRQ_MSIX,
+        };
+
+        // SAFETY: `epc` is a valid controller.
+        to_result(unsafe { bindings::pci_epc_raise_irq(epc, func_no, vfunc_no, raw, number) })
+    }
+
+    /// Maps `size` bytes of host (PCI) memory at `pci_addr` into the controller's outbound
+    /// window, see `pci_epc_mem_map()`.
+    ///
+    /// The controller may map less than `size` bytes, see [`Mapping::pci_size`]. The mapping is
+    /// removed when the returned [`Mapping`] is dropped.
+    pub fn mem_map(&self, pci_addr: u64, size: usize) -> Result<Mapping<'a>> {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+        let mut map = bindings::pci_epc_map::default();
+
+        // SAFETY: `epc` is a valid controller and `map` is valid for writes.
+        to_result(unsafe {
+            bindings::pci_epc_mem_map(epc, func_no, vfunc_no, pci_addr, size, &mut map)
+        })?;
+
+        // INVARIANT: `map` was filled by a successful `pci_epc_mem_map()`.
+        Ok(Mapping { ctrl: *self, map })
+    }
+
+    /// Returns the number of auxiliary resources of the controller, see
+    /// `pci_epc_get_aux_resources_count()`.
+    pub fn aux_resources_count(&self) -> Result<usize> {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+
+        // SAFETY: `epc` is a valid controller.
+        let count = unsafe { bindings::pci_epc_get_aux_resources_count(epc, func_no, vfunc_no) };
+
+        if count < 0 {
+            return Err(Error::from_errno(count));
+        }
+
+        // CAST: `count` is not negative.
+        Ok(count as usize)
+    }
+
+    /// Returns the auxiliary resources of the controller, see `pci_epc_get_aux_resources()`.
+    ///
+    /// A controller without auxiliary resources yields an empty vector.
+    ///
+    /// # Errors
+    ///
+    /// The error of the controller (for instance `EOPNOTSUPP` if it cannot report auxiliary
+    /// resources), [`ENOMEM`], or [`EINVAL`] if the controller reports an invalid resource.
+    pub fn aux_resources(&self) -> Result<KVec<AuxResource>> {
+        let count = self.aux_resources_count()?;
+
+        if count == 0 {
+            return Ok(KVec::new());
+        }
+
+        let raw = self.raw_aux_resources(count)?;
+        let mut res = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
+
+        for r in raw.iter() {
+            res.push(AuxResource::try_from(r)?, GFP_KERNEL)?;
+        }
+
+        Ok(res)
+    }
+
+    /// Queries `count` auxiliary resources in their C representation.
+    fn raw_aux_resources(&self, count: usize) -> Result<KVec<bindings::pci_epc_aux_resource>> {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+
+        // SAFETY: `epc` is a valid controller.
+        unsafe { query_aux_resources(epc, func_no, vfunc_no, count) }
+    }
+}
+
+/// Queries `count` auxiliary resources of `epc` in their C representation, see
+/// `pci_epc_get_aux_resources()`.
+///
+/// # Safety
+///
+/// `epc` must be a valid controller.
+pub(crate) unsafe fn query_aux_resources(
+    epc: *mut bindings::pci_epc,
+    func_no: u8,
+    vfunc_no: u8,
+    count: usize,
+) -> Result<KVec<bindings::pci_epc_aux_resource>> {
+    let mut raw = KVec::from_elem(bindings::pci_epc_aux_resource::default(), count, GFP_KERNEL)?;
+    let num = c_int::try_from(count).map_err(|_| EINVAL)?;
+
+    // SAFETY: `epc` is a valid controller and `raw` has room for `num` resources.
+    let ret = unsafe {
+        bindings::pci_epc_get_aux_resources(epc, func_no, vfunc_no, raw.as_mut_ptr(), num)
+    };
+
+    match ret {
+        0 => Ok(raw),
+        // A positive value breaks the contract of `pci_epc_get_aux_resources()`.
+        ret if ret > 0 => Err(EINVAL),
+        ret => Err(Error::from_errno(ret)),
+    }
+}
+
+/// The configurability of a BAR of an endpoint controller.
+///
+/// Corresponds to the C `enum pci_epc_bar_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BarType {
+    /// The BAR size can be programmed by the controller.
+    Programmable,
+    /// The BAR size is fixed by the hardware, see [`BarDesc::fixed_size`].
+    Fixed,
+    /// The BAR implements the Resizable BAR capability.
+    Resizable,
+    /// The BAR is backed by hardware (e.g. MSI-X table, DMA registers) and must not be
+    /// reprogrammed by a function driver.
+    Reserved,
+    /// The BAR is disabled and unavailable to function drivers.
+    Disabled,
+}
+
+/// The description of one BAR of an endpoint controller, see [`Features::bar`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarDesc {
+    ty: BarType,
+    fixed_size: u64,
+    only_64bit: bool,
+    reserved_regions: u8,
+}
+
+impl BarDesc {
+    /// Returns the type of the BAR.
+    pub fn bar_type(&self) -> BarType {
+        self.ty
+    }
+
+    /// Returns the size of a [`BarType::Fixed`] BAR, if the controller reports one.
+    pub fn fixed_size(&self) -> Option<u64> {
+        (self.ty == BarType::Fixed && self.fixed_size != 0).then_some(self.fixed_size)
+    }
+
+    /// Returns whether the BAR must be configured as a 64-bit BAR.
+    ///
+    /// A 64-bit BAR also occupies the following BAR number.
+    pub fn only_64bit(&self) -> bool {
+        self.only_64bit
+    }
+
+    /// Returns whether a function driver may use the BAR, i.e. it is neither
+    /// [`BarType::Reserved`] nor [`BarType::Disabled`].
+    pub fn is_free(&self) -> bool {
+        !matches!(self.ty, BarType::Reserved | BarType::Disabled)
+    }
+
+    /// Returns the number of fixed sub-regions the controller describes behind a reserved BAR.
+    pub fn reserved_regions(&self) -> u8 {
+        self.reserved_regions
+    }
+}
+
+/// The features of an endpoint controller for one function (`struct pci_epc_features`).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::pci::endpoint::{BarNo, Controller};
+///
+/// // Returns the first BAR a function driver may use that can hold `size` bytes.
+/// fn find_bar(epc: &Controller<'_>, size: u64) -> Result<BarNo> {
+///     let features = epc.features()?;
+///     let mut bar = features.first_free_bar();
+///
+///     while let Some(b) = bar {
+///         match features.bar(b).fixed_size() {
+///             Some(fixed) if fixed < size => {}
+///             _ => return Ok(b),
+///         }
+///         bar = b.next().and_then(|next| features.next_free_bar(next));
+///     }
+///
+///     Err(ENOSPC)
+/// }
+/// ```
+#[derive(Clone, Copy)]
+pub struct Features(bindings::pci_epc_features);
+
+// SAFETY: The only pointers in the copy are the `rsvd_regions` arrays of the controller driver,
+// which `Features` never dereferences.
+unsafe impl Send for Features {}
+
+// SAFETY: See the `Send` implementation; `Features` has no interior mutability.
+unsafe impl Sync for Features {}
+
+impl Features {
+    /// Creates a copy of the C features of a controller.
+    pub fn from_raw(raw: &bindings::pci_epc_features) -> Self {
+        Self(*raw)
+    }
+
+    /// Returns whether the controller notifies the link-up event.
+    pub fn linkup_notifier(&self) -> bool {
+        self.0.linkup_notifier() != 0
+    }
+
+    /// Returns whether a set BAR can be set again without clearing it first.
+    pub fn dynamic_inbound_mapping(&self) -> bool {
+        self.0.dynamic_inbound_mapping() != 0
+    }
+
+    /// Returns whether the controller can translate sub-ranges of a BAR to different memory.
+    pub fn subrange_mapping(&self) -> bool {
+        self.0.subrange_mapping() != 0
+    }
+
+    /// Returns whether the function has the MSI capability.
+    pub fn msi_capable(&self) -> bool {
+        self.0.msi_capable() != 0
+    }
+
+    /// Returns whether the function has the MSI-X capability.
+    pub fn msix_capable(&self) -> bool {
+        self.0.msix_capable() != 0
+    }
+
+    /// Returns whether the function can raise INTx interrupts.
+    pub fn intx_capable(&self) -> bool {
+        self.0.intx_capable() != 0
+    }
+
+    /// Returns the alignment the controller requires for BAR memory, or 0 if it has none.
+    pub fn align(&self) -> usize {
+        self.0.align
+    }
+
+    /// Returns the description of `bar`.
+    pub fn bar(&self, bar: BarNo) -> BarDesc {
+        let raw = &self.0.bar[bar.index()];
+        let ty = match raw.type_ {
+            bindings::pci_epc_bar_type_BAR_PROGRAMMABLE => BarType::Programmable,
+            bindings::pci_epc_bar_type_BAR_FIXED => BarType::Fixed,
+            bindings::pci_epc_bar_type_BAR_RESIZABLE => BarType::Resizable,
+            bindings::pci_epc_bar_type_BAR_RESERVED => BarType::Reserved,
+            // An unknown type is not usable.
+            _ => BarType::Disabled,
+        };
+
+        BarDesc {
+            ty,
+            fixed_size: raw.fixed_size,
+            only_64bit: raw.only_64bit,
+            reserved_regions: raw.nr_rsvd_regions,
+        }
+    }
+
+    /// Returns the first BAR a function driver may use, see `pci_epc_get_first_free_bar()`.
+    pub fn first_free_bar(&self) -> Option<BarNo> {
+        self.next_free_bar(BarNo::BAR_0)
+    }
+
+    /// Returns the first BAR from `bar` on that a function driver may use, see
+    /// `pci_epc_get_next_free_bar()`.
+    ///
+    /// `bar` itself is skipped if it is the upper half of a 64-bit BAR.
+    pub fn next_free_bar(&self, bar: BarNo) -> Option<BarNo> {
+        // SAFETY: `self.0` is a valid `struct pci_epc_features`; the function only reads it.
+        let raw = unsafe { bindings::pci_epc_get_next_free_bar(&self.0, bar.as_raw()) };
+
+        BarNo::from_raw(raw)
+    }
+}
+
+/// A BAR number and an offset within that BAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarLocation {
+    /// The BAR.
+    pub bar: BarNo,
+    /// The offset within the BAR, in bytes.
+    pub offset: ResourceSize,
+}
+
+/// The type-specific part of an [`AuxResource`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuxResourceKind {
+    /// A doorbell register: writing `data` to it raises `irq` on the endpoint
+    /// (`PCI_EPC_AUX_DOORBELL_MMIO`).
+    DoorbellMmio {
+        /// The Linux interrupt the doorbell raises, if the controller has one.
+        irq: Option<u32>,
+        /// The value to write to ring the doorbell.
+        data: u32,
+    },
+    /// A resource type this version of the abstraction does not know.
+    Unknown(u32),
+}
+
+/// An auxiliary resource of an endpoint controller (`struct pci_epc_aux_resource`).
+///
+/// Controllers may expose blocks such as the registers of an integrated DMA engine, which a
+/// function can make reachable by the host.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::pci::endpoint::{AuxResourceKind, Controller};
+///
+/// // Returns the number of doorbell registers the controller already exposes in a BAR.
+/// fn exposed_doorbells(epc: &Controller<'_>) -> Result<usize> {
+///     let resources = epc.aux_resources()?;
+///
+///     Ok(resources
+///         .iter()
+///         .filter(|r| matches!(r.kind, AuxResourceKind::DoorbellMmio { .. }))
+///         .filter(|r| r.exposed.is_some())
+///         .count())
+/// }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuxResource {
+    /// The physical address of the resource.
+    pub phys_addr: PhysAddr,
+    /// The size of the resource, in bytes.
+    pub size: ResourceSize,
+    /// Where the controller already exposes the resource to the host, if it does.
+    pub exposed: Option<BarLocation>,
+    /// The type of the resource, with its type-specific data.
+    pub kind: AuxResourceKind,
+}
+
+impl TryFrom<&bindings::pci_epc_aux_resource> for AuxResource {
+    type Error = Error;
+
+    /// Converts and validates a resource reported by a controller.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the BAR number is neither `NO_BAR` nor a valid BAR.
+    fn try_from(raw: &bindings::pci_epc_aux_resource) -> Result<Self> {
+        let exposed = if raw.bar == bindings::pci_barno_NO_BAR {
+            None
+        } else {
+            Some(BarLocation {
+                bar: BarNo::from_raw(raw.bar).ok_or(EINVAL)?,
+                offset: raw.bar_offset,
+            })
+        };
+
+        let kind = match raw.type_ {
+            bindings::pci_epc_aux_resource_type_PCI_EPC_AUX_DOORBELL_MMIO => {
+                // SAFETY: `db_mmio` is the member of the union for `PCI_EPC_AUX_DOORBELL_MMIO`.
+                let db = unsafe { raw.u.db_mmio };
+
+                AuxResourceKind::DoorbellMmio {
+                    irq: u32::try_from(db.irq).ok().filter(|&irq| irq != 0),
+                    data: db.data,
+                }
+            }
+            ty => AuxResourceKind::Unknown(ty),
+        };
+
+        Ok(Self {
+            phys_addr: raw.phys_addr,
+            size: raw.size,
+            exposed,
+            kind,
+        })
+    }
+}
+
+/// Host memory mapped into the outbound window of an endpoint controller, see
+/// [`Controller::mem_map`].
+///
+/// The mapping is removed (`pci_epc_mem_unmap()`) when this object is dropped.
+///
+/// # Invariants
+///
+/// `self.map` was filled by a successful `pci_epc_mem_map()` on `self.ctrl`.
+pub struct Mapping<'a> {
+    ctrl: Controller<'a>,
+    map: bindings::pci_epc_map,
+}
+
+// SAFETY: All accesses through a `Mapping` are MMIO accessors, which may be used from any thread.
+unsafe impl Send for Mapping<'_> {}
+
+// SAFETY: See the `Send` implementation; no method taking `&self` mutates `self.map`.
+unsafe impl Sync for Mapping<'_> {}
+
+impl Mapping<'_> {
+    /// Returns the host (PCI) address the mapping starts at.
+    pub fn pci_addr(&self) -> u64 {
+        self.map.pci_addr
+    }
+
+    /// Returns the number of bytes mapped from [`Mapping::pci_addr`] on, which may be less than
+    /// requested.
+    pub fn pci_size(&self) -> usize {
+        self.map.pci_size
+    }
+
+    /// Returns the local physical address at which [`Mapping::pci_addr`] is mapped.
+    pub fn phys_addr(&self) -> PhysAddr {
+        self.map.phys_addr
+    }
+
+    fn io_addr(&self, offset: usize) -> Result<*mut c_void> {
+        if offset % 4 != 0 || offset.checked_add(4).ok_or(EINVAL)? > self.map.pci_size {
+            return Err(EINVAL);
+        }
+
+        // SAFETY: `offset + 4 <= pci_size`, so the address stays within the mapping.
+        Ok(unsafe { self.map.virt_addr.cast::<u8>().add(offset).cast() })
+    }
+
+    /// Reads the 32-bit value at `offset` of the host memory, see `readl()`.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if `offset` is not 4-byte aligned or out of bounds.
+    pub fn try_read32(&self, offset: usize) -> Result<u32> {
+        let addr = self.io_addr(offset)?;
+
+        // SAFETY: `addr` is a valid, aligned MMIO address within the mapping.
+        Ok(unsafe { bindings::readl(addr) })
+    }
+
+    /// Writes the 32-bit `value` at `offset` of the host memory, see `writel()`.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if `offset` is not 4-byte aligned or out of bounds.
+    pub fn try_write32(&self, offset: usize, value: u32) -> Result {
+        let addr = self.io_addr(offset)?;
+
+        // SAFETY: `addr` is a valid, aligned MMIO address within the mapping.
+        unsafe { bindings::writel(value, addr) };
+        Ok(())
+    }
+}
+
+impl Drop for Mapping<'_> {
+    fn drop(&mut self) {
+        let (epc, func_no, vfunc_no) = self.ctrl.raw_parts();
+
+        // SAFETY: By the type invariants `self.map` describes a live mapping on `epc`.
+        unsafe { bindings::pci_epc_mem_unmap(epc, func_no, vfunc_no, addr_of_mut!(self.map)) };
+    }
+}
+
+#[cfg(CONFIG_RUST_PCI_ENDPOINT_KUNIT_TEST)]
+#[macros::kunit_tests(rust_pci_endpoint_controller)]
+mod tests {
+    use super::*;
+
+    fn features() -> bindings::pci_epc_features {
+        let mut raw = bindings::pci_epc_features::default();
+
+        raw.set_linkup_notifier(1);
+        raw.set_dynamic_inbound_mapping(1);
+        raw.set_msix_capable(1);
+        raw.align = 4096;
+        raw.bar[0].type_ = bindings::pci_epc_bar_type_BAR_RESERVED;
+        raw.bar[1].type_ = bindings::pci_epc_bar_type_BAR_FIXED;
+        raw.bar[1].fixed_size = 256;
+        raw.bar[2].type_ = bindings::pci_epc_bar_type_BAR_PROGRAMMABLE;
+        raw.bar[2].only_64bit = true;
+        raw.bar[4].type_ = bindings::pci_epc_bar_type_BAR_RESIZABLE;
+        raw.bar[5].type_ = bindings::pci_epc_bar_type_BAR_DISABLED;
+        raw
+    }
+
+    #[test]
+    fn features_flags() {
+        let f = Features::from_raw(&features());
+
+        assert!(f.linkup_notifier());
+        assert!(f.dynamic_inbound_mapping());
+        assert!(!f.subrange_mapping());
+        assert!(!f.msi_capable());
+        assert!(f.msix_capable());
+        assert!(!f.intx_capable());
+        assert_eq!(f.align(), 4096);
+    }
+
+    #[test]
+    fn features_bar_descriptions() {
+        let f = Features::from_raw(&features());
+
+        assert_eq!(f.bar(BarNo::BAR_0).bar_type(), BarType::Reserved);
+        assert!(!f.bar(BarNo::BAR_0).is_free());
+        assert_eq!(f.bar(BarNo::BAR_1).bar_type(), BarType::Fixed);
+        assert_eq!(f.bar(BarNo::BAR_1).fixed_size(), Some(256));
+        assert_eq!(f.bar(BarNo::BAR_2).fixed_size(), None);
+        assert!(f.bar(BarNo::BAR_2).only_64bit());
+        assert_eq!(f.bar(BarNo::BAR_4).bar_type(), BarType::Resizable);
+        assert_eq!(f.bar(BarNo::BAR_5).bar_type(), BarType::Disabled);
+
+        // A fixed BAR without a size reports none.
+        let mut raw = features();
+        raw.bar[1].fixed_size = 0;
+        assert_eq!(
+            Features::from_raw(&raw).bar(BarNo::BAR_1).fixed_size(),
+            None
+        );
+
+        // An unknown type is not usable.
+        raw.bar[3].type_ = 42;
+        assert_eq!(
+            Features::from_raw(&raw).bar(BarNo::BAR_3).bar_type(),
+            BarType::Disabled
+        );
+    }
+
+    #[test]
+    fn features_free_bars() {
+        let f = Features::from_raw(&features());
+
+        assert_eq!(f.first_free_bar(), Some(BarNo::BAR_1));
+        assert_eq!(f.next_free_bar(BarNo::BAR_2), Some(BarNo::BAR_2));
+        // BAR_3 is the upper half of the 64-bit BAR_2.
+        assert_eq!(f.next_free_bar(BarNo::BAR_3), Some(BarNo::BAR_4));
+        assert_eq!(f.next_free_bar(BarNo::BAR_5), None);
+    }
+
+    fn doorbell(bar: bindings::pci_barno, irq: c_int) -> bindings::pci_epc_aux_resource {
+        bindings::pci_epc_aux_resource {
+            type_: bindings::pci_epc_aux_resource_type_PCI_EPC_AUX_DOORBELL_MMIO,
+            phys_addr: 0x1000_00a0,
+            size: 4,
+            bar,
+            bar_offset: 0xa0,
+            u: bindings::pci_epc_aux_resource__bindgen_ty_1 {
+                db_mmio: bindings::pci_epc_aux_resource__bindgen_ty_1__bindgen_ty_1 {
+                    irq,
+                    data: 0x55,
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn aux_resource_exposed_doorbell() -> Result {
+        let res = AuxResource::try_from(&doorbell(bindings::pci_barno_BAR_4, 42))?;
+
+        assert_eq!(res.phys_addr, 0x1000_00a0);
+        assert_eq!(res.size, 4);
+        assert_eq!(
+            res.exposed,
+            Some(BarLocation {
+                bar: BarNo::BAR_4,
+                offset: 0xa0
+            })
+        );
+        assert_eq!(
+            res.kind,
+            AuxResourceKind::DoorbellMmio {
+                irq: Some(42),
+                data: 0x55
+            }
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn aux_resource_not_exposed_ignores_offset() -> Result {
+        let res = AuxResource::try_from(&doorbell(bindings::pci_barno_NO_BAR, 42))?;
+
+        assert_eq!(res.exposed, None);
+        Ok(())
+    }
+
+    #[test]
+    fn aux_resource_without_irq() -> Result {
+        for irq in [0, -1, -22] {
+            let res = AuxResource::try_from(&doorbell(bindings::pci_barno_NO_BAR, irq))?;
+
+            assert_eq!(
+                res.kind,
+                AuxResourceKind::DoorbellMmio {
+                    irq: None,
+                    data: 0x55
+                }
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn aux_resource_rejects_bad_bar() {
+        for bar in [6, 7, -2, i32::MAX] {
+            assert_eq!(AuxResource::try_from(&doorbell(bar, 1)), Err(EINVAL));
+        }
+    }
+
+    #[test]
+    fn aux_resource_unknown_type() -> Result {
+        let mut raw = doorbell(bindings::pci_barno_NO_BAR, 1);
+        raw.type_ = 9;
+
+        assert_eq!(
+            AuxResource::try_from(&raw)?.kind,
+            AuxResourceKind::Unknown(9)
+        );
+        Ok(())
+    }
+}

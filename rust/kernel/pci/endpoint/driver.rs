@@ -1,0 +1,942 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI endpoint function drivers.
+//!
+//! C header: [`include/linux/pci-epf.h`](srctree/include/linux/pci-epf.h)
+
+use super::{
+    function::FunctionState,
+    Controller,
+    Function,
+    Header, //
+};
+use crate::{
+    bindings,
+    device,
+    device_id::{
+        RawDeviceId,
+        RawDeviceIdIndex, //
+    },
+    driver,
+    error::{
+        from_result,
+        to_result,
+        VTABLE_DEFAULT_ERROR, //
+    },
+    prelude::*,
+    sync::Mutex,
+    types::Opaque,
+    ThisModule, //
+};
+use core::{
+    cell::UnsafeCell,
+    mem::offset_of,
+    ptr, //
+};
+
+/// An adapter for the registration of PCI endpoint function drivers.
+///
+/// # Callbacks and locking
+///
+/// The EPF core calls a function driver from two kinds of context:
+///
+/// - `probe`/`remove` are bus callbacks, called with the device lock held;
+/// - `bind`/`unbind` (from configfs, when the function is linked to or unlinked from a
+///   controller) and the controller events (`epc_init`, `link_up`, ...) are called with
+///   `epf->lock` held, but *not* the device lock.
+///
+/// The driver data is therefore published in `probe` and retired in `remove` while holding
+/// `epf->lock` as well: a callback of the second kind that finds the driver data knows that the
+/// function stays bound to this driver until it returns, which is what the
+/// [`Bound`](device::Bound) context of the [`Controller`] it hands out promises. Unlike other
+/// buses, the driver data is dropped at the end of `remove` rather than in the generic
+/// `post_unbind` hook, which still runs before any devres resource is released.
+///
+/// Only the primary interface is supported: linking a function as the secondary interface of a
+/// controller fails with `EINVAL` (or `EBUSY` if it is also linked as primary). Note that the EPF
+/// core calls `unbind` whenever a `bind` fails, which then tears down an existing binding.
+pub struct Adapter<T: Driver>(T);
+
+/// The driver data the [`Adapter`] stores in a function device.
+///
+/// # Invariants
+///
+/// `binding` is only accessed with `epf->lock` of the function held.
+#[pin_data]
+pub struct DriverData<'bound, T: Driver> {
+    binding: UnsafeCell<Option<Pin<KBox<T::Binding<'bound>>>>>,
+    state: FunctionState,
+    #[pin]
+    data: T::Data<'bound>,
+}
+
+impl<'bound, T: Driver> DriverData<'bound, T> {
+    fn data(self: Pin<&Self>) -> Pin<&T::Data<'bound>> {
+        // SAFETY: `data` is structurally pinned.
+        unsafe { self.map_unchecked(|d| &d.data) }
+    }
+}
+
+// SAFETY:
+// - `bindings::pci_epf_driver` is a C type declared as `repr(C)`.
+// - `DriverData<'bound, T>` is the type of the driver's device private data.
+// - `struct pci_epf_driver` embeds a `struct device_driver`.
+// - `DEVICE_DRIVER_OFFSET` is the correct byte offset to the embedded `struct device_driver`.
+unsafe impl<T: Driver> driver::DriverLayout for Adapter<T> {
+    type DriverType = bindings::pci_epf_driver;
+    type DriverData<'bound> = DriverData<'bound, T>;
+    const DEVICE_DRIVER_OFFSET: usize = offset_of!(Self::DriverType, driver);
+}
+
+// SAFETY: A call to `unregister` for a given instance of `DriverType` is guaranteed to be valid if
+// a preceding call to `register` has been successful.
+unsafe impl<T: Driver> driver::RegistrationOps for Adapter<T> {
+    unsafe fn register(
+        edrv: &Opaque<Self::DriverType>,
+        name: &'static CStr,
+        module: &'static ThisModule,
+    ) -> Result {
+        // SAFETY: It's safe to set the fields of `struct pci_epf_driver` on initialization.
+        unsafe {
+            (*edrv.get()).driver.name = name.as_char_ptr();
+            (*edrv.get()).probe = Some(Self::probe_callback);
+            (*edrv.get()).remove = Some(Self::remove_callback);
+            (*edrv.get()).ops = &Self::OPS;
+            (*edrv.get()).id_table = T::ID_TABLE.as_ptr();
+        }
+
+        // SAFETY: `edrv` is guaranteed to be a valid `DriverType`.
+        to_result(unsafe { bindings::__pci_epf_register_driver(edrv.get(), module.0) })
+    }
+
+    unsafe fn unregister(edrv: &Opaque<Self::DriverType>) {
+        // SAFETY: `edrv` is guaranteed to be a valid `DriverType`.
+        unsafe { bindings::pci_epf_unregister_driver(edrv.get()) };
+    }
+}
+
+impl<T: Driver> Adapter<T> {
+    /// The EPF core rejects drivers without `bind` or `unbind`, so both are always installed.
+    const OPS: bindings::pci_epf_ops = bindings::pci_epf_ops {
+        bind: Some(Self::bind_callback),
+        unbind: Some(Self::unbind_callback),
+        // TODO: Function specific configfs attributes need a configfs group that the EPF core
+        // can attach as a default group, which `kernel::configfs` cannot create yet.
+        add_cfs: None,
+    };
+
+    const EVENT_OPS: bindings::pci_epc_event_ops = bindings::pci_epc_event_ops {
+        epc_init: if T::HAS_EPC_INIT {
+            Some(Self::epc_init_callback)
+        } else {
+            None
+        },
+        epc_deinit: if T::HAS_EPC_DEINIT {
+            Some(Self::epc_deinit_callback)
+        } else {
+            None
+        },
+        link_up: if T::HAS_LINK_UP {
+            Some(Self::link_up_callback)
+        } else {
+            None
+        },
+        link_down: if T::HAS_LINK_DOWN {
+            Some(Self::link_down_callback)
+        } else {
+            None
+        },
+        bus_master_enable: if T::HAS_BUS_MASTER_ENABLE {
+            Some(Self::bus_master_enable_callback)
+        } else {
+            None
+        },
+    };
+
+    /// Returns `epf->lock`.
+    ///
+    /// # Safety
+    ///
+    /// `epf` must be a valid `struct pci_epf` for `'a`.
+    unsafe fn epf_lock<'a>(epf: *mut bindings::pci_epf) -> &'a Mutex<()> {
+        // SAFETY: `epf->lock` is initialized by `pci_epf_create()` and lives as long as `epf`.
+        unsafe { Mutex::from_raw(&raw mut (*epf).lock) }
+    }
+
+    /// Returns the function and its driver data, if the function is bound to this driver.
+    ///
+    /// # Safety
+    ///
+    /// - `epf` must be a valid `struct pci_epf` whose driver is this driver, for `'a`.
+    /// - `epf->lock` must be held for `'a`.
+    unsafe fn locked_data<'a>(
+        epf: *mut bindings::pci_epf,
+    ) -> Option<(&'a Function<device::Bound>, Pin<&'a DriverData<'a, T>>)> {
+        // SAFETY: `epf` is valid by the safety requirements.
+        let raw_dev = unsafe { &raw mut (*epf).dev };
+
+        // SAFETY: `raw_dev` is a valid `struct device`. Driver data is only set and cleared with
+        // `epf->lock` held, which the caller holds.
+        if unsafe { bindings::dev_get_drvdata(raw_dev) }.is_null() {
+            return None;
+        }
+
+        // SAFETY: The driver data is present and can only be taken away by `remove_callback()`
+        // while holding `epf->lock`, which the caller holds for `'a`. The function is hence bound
+        // to this driver for `'a`.
+        //
+        // INVARIANT: The `Bound` context is guaranteed for `'a`, see above.
+        let func = unsafe { &*epf.cast::<Function<device::Bound>>() };
+
+        // SAFETY: This is an EPF bus callback of the bus abstraction itself, which is the only
+        // user of the `CoreInternal` context. It is only used to borrow the driver data.
+        let internal = unsafe { &*epf.cast::<Function<device::CoreInternal<'a>>>() };
+
+        // SAFETY: The driver data was set by `probe_callback()` with the type `DriverData<T>`
+        // and is not taken away while `epf->lock` is held, see above.
+        let data = unsafe { internal.as_ref().drvdata_borrow::<DriverData<'a, T>>() };
+
+        Some((func, data))
+    }
+
+    /// Tears down the binding of a function, if it has one.
+    ///
+    /// # Safety
+    ///
+    /// - `epf->lock` must be held.
+    /// - `func` must be bound to this driver and `data` must be its driver data.
+    unsafe fn unbind_locked<'a>(
+        func: &'a Function<device::Bound>,
+        data: Pin<&'a DriverData<'a, T>>,
+    ) {
+        // SAFETY: By the type invariants of `DriverData` and the safety requirements, we have
+        // exclusive access to `binding`.
+        let slot = unsafe { &mut *data.binding.get() };
+
+        let Some(mut binding) = slot.take() else {
+            return;
+        };
+
+        // SAFETY: `unbind` runs before the function is unlinked, so the link is stable until the
+        // binding, the only user of the controller handle, is dropped below.
+        match unsafe { Controller::new(func, &data.get_ref().state) } {
+            Some(ctrl) => T::unbind(ctrl, data.data(), binding.as_mut()),
+            None => dev_warn!(func.as_ref(), "Binding without a controller\n"),
+        }
+
+        drop(binding);
+    }
+
+    extern "C" fn probe_callback(
+        epf: *mut bindings::pci_epf,
+        id: *const bindings::pci_epf_device_id,
+    ) -> c_int {
+        // SAFETY: The EPF bus only ever calls the probe callback with a valid pointer to a
+        // `struct pci_epf`.
+        //
+        // INVARIANT: `epf` is valid for the duration of `probe_callback()`.
+        let func = unsafe { &*epf.cast::<Function<device::CoreInternal<'_>>>() };
+
+        from_result(|| {
+            // The id is `NULL` if the function was matched by driver name rather than by the ID
+            // table, which cannot happen with a non-empty table.
+            if id.is_null() {
+                return Err(ENODEV);
+            }
+
+            // SAFETY: `DeviceId` is a `#[repr(transparent)]` wrapper of `struct pci_epf_device_id`
+            // and does not add additional invariants, so it's safe to transmute.
+            let id = unsafe { &*id.cast::<DeviceId>() };
+            let info = T::ID_TABLE.info(id.index());
+
+            // SAFETY: `epf` is valid for the duration of this callback.
+            let _guard = unsafe { Self::epf_lock(epf) }.lock();
+
+            func.as_ref()
+                .set_drvdata::<DriverData<'_, T>>(try_pin_init!(DriverData {
+                    binding: UnsafeCell::new(None),
+                    state: FunctionState::new(),
+                    data <- T::probe(func, info),
+                }))?;
+
+            // SAFETY: `epf` is valid; `epf->lock` is held, which serializes against the EPC event
+            // notifiers. The header is `'static`.
+            unsafe {
+                if let Some(header) = T::HEADER {
+                    (*epf).header = header.as_raw();
+                }
+                (*epf).event_ops = &Self::EVENT_OPS;
+            }
+
+            Ok(0)
+        })
+    }
+
+    extern "C" fn remove_callback(epf: *mut bindings::pci_epf) {
+        // SAFETY: The EPF bus only ever calls the remove callback with a valid pointer to a
+        // `struct pci_epf`.
+        //
+        // INVARIANT: `epf` is valid for the duration of `remove_callback()`.
+        let func = unsafe { &*epf.cast::<Function<device::CoreInternal<'_>>>() };
+
+        let data = {
+            // SAFETY: `epf` is valid for the duration of this callback.
+            let _guard = unsafe { Self::epf_lock(epf) }.lock();
+
+            // SAFETY: `epf` is valid and `epf->lock` is held.
+            unsafe {
+                (*epf).event_ops = ptr::null();
+                if let Some(header) = T::HEADER {
+                    if (*epf).header == header.as_raw() {
+                        (*epf).header = ptr::null_mut();
+                    }
+                }
+            }
+
+            // The function may still be linked to a controller, for instance if the driver was
+            // unbound through sysfs: tear the binding down now, `unbind` will not reach us.
+            //
+            // SAFETY: `epf` is valid, its driver is this driver, and `epf->lock` is held.
+            if let Some((bound, data)) = unsafe { Self::locked_data(epf) } {
+                // SAFETY: `epf->lock` is held and `data` is the driver data of `bound`.
+                unsafe { Self::unbind_locked(bound, data) };
+            }
+
+            // SAFETY: `remove_callback()` is only called after a successful `probe_callback()`,
+            // which stored a `Pin<KBox<DriverData<T>>>`. Taking it with `epf->lock` held keeps the
+            // other callbacks from seeing it go away while they use it.
+            unsafe { func.as_ref().drvdata_obtain::<DriverData<'_, T>>() }
+        };
+
+        if let Some(data) = data {
+            T::remove(func, data.as_ref().data());
+        }
+    }
+
+    extern "C" fn bind_callback(epf: *mut bindings::pci_epf) -> c_int {
+        from_result(|| {
+            // SAFETY: The EPF core calls `bind` with a valid `epf` of this driver and
+            // `epf->lock` held.
+            let (func, data) = unsafe { Self::locked_data(epf) }.ok_or(ENODEV)?;
+
+            // SAFETY: By the type invariants of `DriverData`, `epf->lock` is held.
+            let slot = unsafe { &mut *data.binding.get() };
+
+            // Only one controller link (the primary interface) is supported.
+            if slot.is_some() {
+                return Err(EBUSY);
+            }
+
+            // SAFETY: `bind` runs after the function was linked, and the link stays until after
+            // `unbind`, which drops the binding, the only user of the handle beyond this call.
+            let ctrl = unsafe { Controller::new(func, &data.get_ref().state) }.ok_or(EINVAL)?;
+
+            *slot = Some(KBox::pin_init(T::bind(ctrl, data.data()), GFP_KERNEL)?);
+            Ok(0)
+        })
+    }
+
+    extern "C" fn unbind_callback(epf: *mut bindings::pci_epf) {
+        // SAFETY: The EPF core calls `unbind` with a valid `epf` of this driver and `epf->lock`
+        // held.
+        if let Some((func, data)) = unsafe { Self::locked_data(epf) } {
+            // SAFETY: `epf->lock` is held and `data` is the driver data of `func`.
+            unsafe { Self::unbind_locked(func, data) };
+        }
+    }
+
+    /// Runs `f` with the binding of a function, if the function is bound to this driver and to a
+    /// controller. Returns 0 otherwise.
+    ///
+    /// # Safety
+    ///
+    /// `epf` must be a valid `struct pci_epf` of this driver and `epf->lock` must be held.
+    unsafe fn with_binding(
+        epf: *mut bindings::pci_epf,
+        f: impl for<'a> FnOnce(
+            Controller<'a>,
+            Pin<&'a T::Data<'a>>,
+            Pin<&'a mut T::Binding<'a>>,
+        ) -> Result,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: By the safety requirements.
+            let Some((func, data)) = (unsafe { Self::locked_data(epf) }) else {
+                return Ok(0);
+            };
+
+            // SAFETY: By the type invariants of `DriverData`, `epf->lock` is held.
+            let slot = unsafe { &mut *data.binding.get() };
+
+            // An event can arrive between linking and binding; the pending `epc_init` is then
+            // delivered again right after `bind`.
+            let Some(binding) = slot.as_mut() else {
+                return Ok(0);
+            };
+
+            // SAFETY: The function is bound to the controller while it has a binding; the handle
+            // does not outlive this call unless it is stored in the binding.
+            let Some(ctrl) = (unsafe { Controller::new(func, &data.get_ref().state) }) else {
+                return Ok(0);
+            };
+
+            f(ctrl, data.data(), binding.as_mut())?;
+            Ok(0)
+        })
+    }
+
+    extern "C" fn epc_init_callback(epf: *mut bindings::pci_epf) -> c_int {
+        // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
+        unsafe { Self::with_binding(epf, |ctrl, data, binding| T::epc_init(ctrl, data, binding)) }
+    }
+
+    extern "C" fn epc_deinit_callback(epf: *mut bindings::pci_epf) {
+        // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
+        unsafe {
+            Self::with_binding(epf, |ctrl, data, binding| {
+                T::epc_deinit(ctrl, data, binding);
+                Ok(())
+            })
+        };
+    }
+
+    extern "C" fn link_up_callback(epf: *mut bindings::pci_epf) -> c_int {
+        // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
+        unsafe { Self::with_binding(epf, |ctrl, data, binding| T::link_up(ctrl, data, binding)) }
+    }
+
+    extern "C" fn link_down_callback(epf: *mut bindings::pci_epf) -> c_int {
+        // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
+        unsafe { Self::with_binding(epf, |ctrl, data, binding| T::link_down(ctrl, data, binding)) }
+    }
+
+    extern "C" fn bus_master_enable_callback(epf: *mut bindings::pci_epf) -> c_int {
+        // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
+        unsafe {
+            Self::with_binding(epf, |ctrl, data, binding| {
+                T::bus_master_enable(ctrl, data, binding)
+            })
+        }
+    }
+}
+
+/// Declares a kernel module that exposes a single PCI endpoint function driver.
+///
+/// # Examples
+///
+/// ```ignore
+/// kernel::module_pci_epf_driver! {
+///     type: MyDriver,
+///     name: "Module name",
+///     authors: ["Author name"],
+///     description: "Description",
+///     license: "GPL v2",
+/// }
+/// ```
+#[macro_export]
+macro_rules! module_pci_epf_driver {
+    ($($f:tt)*) => {
+        $crate::module_driver!(<T>, $crate::pci::endpoint::Adapter<T>, { $($f)* });
+    };
+}
+
+/// Abstraction for the PCI endpoint function device ID structure (`struct pci_epf_device_id`).
+///
+/// Functions are matched to drivers by name: the configfs directory `functions/<name>/` creates
+/// functions for the driver whose ID table has `<name>`.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct DeviceId(bindings::pci_epf_device_id);
+
+impl DeviceId {
+    /// Creates a new device ID from a function name.
+    ///
+    /// # Panics
+    ///
+    /// Panics (at compile time, in a constant) if `name` is empty or does not fit into the 20
+    /// bytes of `struct pci_epf_device_id`, including the NUL terminator.
+    pub const fn new(name: &'static CStr) -> Self {
+        let src = name.to_bytes_with_nul();
+        let mut id: bindings::pci_epf_device_id = pin_init::zeroed();
+
+        assert!(src.len() > 1, "empty PCI EPF device ID name");
+        assert!(
+            src.len() <= id.name.len(),
+            "PCI EPF device ID name too long"
+        );
+
+        // TODO: Use `copy_from_slice` once stabilized for `const`.
+        let mut i = 0;
+        while i < src.len() {
+            id.name[i] = src[i];
+            i += 1;
+        }
+
+        Self(id)
+    }
+}
+
+// SAFETY: `DeviceId` is a `#[repr(transparent)]` wrapper of `pci_epf_device_id` and does not add
+// additional invariants, so it's safe to transmute to `RawType`.
+unsafe impl RawDeviceId for DeviceId {
+    type RawType = bindings::pci_epf_device_id;
+}
+
+// SAFETY: `DRIVER_DATA_OFFSET` is the offset to the `driver_data` field.
+unsafe impl RawDeviceIdIndex for DeviceId {
+    const DRIVER_DATA_OFFSET: usize = offset_of!(bindings::pci_epf_device_id, driver_data);
+
+    fn index(&self) -> usize {
+        self.0.driver_data
+    }
+}
+
+/// `IdTable` type for PCI endpoint functions.
+pub type IdTable<T> = &'static dyn kernel::device_id::IdTable<DeviceId, T>;
+
+/// Creates a PCI endpoint function `IdTable`.
+///
+/// Unlike other buses, there is no module alias: modpost has no device table type for endpoint
+/// functions, and functions are created on demand through configfs anyway.
+#[macro_export]
+macro_rules! pci_epf_device_table {
+    ($table_name:ident, $id_info_type: ty, $table_data: expr) => {
+        const $table_name: $crate::device_id::IdArray<
+            $crate::pci::endpoint::DeviceId,
+            $id_info_type,
+            { $table_data.len() },
+        > = $crate::device_id::IdArray::new($table_data);
+    };
+}
+
+/// The PCI endpoint function driver trait.
+///
+/// An endpoint function goes through two nested lifetimes:
+///
+/// 1. It is *bound to its driver* ([`Driver::probe`] ... [`Driver::remove`]) while the function
+///    device exists, typically from `mkdir functions/<name>/<dir>` to `rmdir`. The driver data,
+///    [`Driver::Data`], lives for this time.
+/// 2. It is *bound to a controller* ([`Driver::bind`] ... [`Driver::unbind`]) while it is linked
+///    to an endpoint controller in configfs. The binding, [`Driver::Binding`], lives for this
+///    time; it is dropped right after [`Driver::unbind`], or in [`Driver::remove`] if the driver
+///    goes away first. Controller events are only delivered while a binding exists, with
+///    exclusive access to it.
+///
+/// The [`Controller`] handle of the second lifetime is tied to the binding: a driver can store
+/// it (and the BAR memory, mappings and doorbells borrowed from it) in its binding, but not in
+/// its driver data.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{
+///     device::Core,
+///     pci::endpoint::{self, BarNo, BarSpace, Controller, Header, HeaderInfo},
+/// };
+///
+/// struct MyDriver;
+///
+/// struct MyBinding<'epc> {
+///     reg: BarSpace<'epc>,
+/// }
+///
+/// static HEADER: Header = Header::new(HeaderInfo::new(0xffff, 0xffff));
+///
+/// kernel::pci_epf_device_table!(
+///     EPF_TABLE,
+///     <MyDriver as endpoint::Driver>::IdInfo,
+///     [(endpoint::DeviceId::new(c"my_epf"), ())]
+/// );
+///
+/// #[vtable]
+/// impl endpoint::Driver for MyDriver {
+///     type IdInfo = ();
+///     type Data<'bound> = Self;
+///     type Binding<'epc> = MyBinding<'epc>;
+///     const ID_TABLE: endpoint::IdTable<Self::IdInfo> = &EPF_TABLE;
+///     const HEADER: Option<&'static Header> = Some(&HEADER);
+///
+///     fn probe<'bound>(
+///         _func: &'bound endpoint::Function<Core<'_>>,
+///         _id_info: &'bound Self::IdInfo,
+///     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+///         Ok(MyDriver)
+///     }
+///
+///     fn bind<'bound, 'epc>(
+///         epc: Controller<'epc>,
+///         _this: Pin<&'epc Self::Data<'bound>>,
+///     ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc
+///     where
+///         'bound: 'epc,
+///     {
+///         let reg = epc
+///             .features()
+///             .and_then(|features| features.first_free_bar().ok_or(EINVAL))
+///             .and_then(|bar| epc.alloc_space(bar, 4096));
+///
+///         reg.map(|reg| MyBinding { reg })
+///     }
+///
+///     fn epc_init<'bound, 'epc>(
+///         epc: Controller<'epc>,
+///         _this: Pin<&'epc Self::Data<'bound>>,
+///         mut binding: Pin<&mut Self::Binding<'epc>>,
+///     ) -> Result
+///     where
+///         'bound: 'epc,
+///     {
+///         epc.write_header(&HEADER)?;
+///         binding.reg.set_bar()
+///     }
+/// }
+/// ```
+#[vtable]
+pub trait Driver {
+    /// The type holding information about each device id supported by the driver.
+    // TODO: Use `associated_type_defaults` once stabilized:
+    //
+    // ```
+    // type IdInfo: 'static = ();
+    // ```
+    type IdInfo: 'static;
+
+    /// The type of the driver's device private data, which lives from [`Driver::probe`] to
+    /// [`Driver::remove`].
+    type Data<'bound>: Send + 'bound;
+
+    /// The type of the state of a function linked to a controller, which lives from
+    /// [`Driver::bind`] to [`Driver::unbind`].
+    type Binding<'epc>: Send + 'epc;
+
+    /// The table of device ids supported by the driver.
+    const ID_TABLE: IdTable<Self::IdInfo>;
+
+    /// The configuration header of the functions of this driver.
+    ///
+    /// It is installed as the function's header in [`Driver::probe`] so that configfs can edit
+    /// it (`vendorid`, `deviceid`, ...). Note that all functions of the driver share it.
+    const HEADER: Option<&'static Header> = None;
+
+    /// Endpoint function driver probe.
+    ///
+    /// Called when a new function of this driver is created. It is not linked to a controller
+    /// yet.
+    ///
+    /// The adapter holds the function's `epf->lock` while the returned initializer runs, so
+    /// that the other callbacks never see partially initialized driver data; the initializer
+    /// must not call into the EPF core functions that take that lock (`pci_epf_bind()`, ...).
+    fn probe<'bound>(
+        func: &'bound Function<device::Core<'_>>,
+        id_info: &'bound Self::IdInfo,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound;
+
+    /// Endpoint function driver remove.
+    ///
+    /// Called when a function is unbound from this driver, after its binding (if any) has been
+    /// dropped. Implementing this callback is optional; release operations for driver resources
+    /// should be performed in `Drop`.
+    fn remove<'bound>(func: &'bound Function<device::Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        let _ = (func, this);
+    }
+
+    /// Called when the function has been linked to the controller `epc`.
+    ///
+    /// The controller may not be initialized yet: registers of the function (header, BARs,
+    /// interrupts) are best written in [`Driver::epc_init`].
+    fn bind<'bound, 'epc>(
+        epc: Controller<'epc>,
+        this: Pin<&'epc Self::Data<'bound>>,
+    ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc
+    where
+        'bound: 'epc;
+
+    /// Called before the function is unlinked from the controller `epc`; the binding is dropped
+    /// right after. Implementing this callback is optional.
+    fn unbind<'bound, 'epc>(
+        epc: Controller<'epc>,
+        this: Pin<&'epc Self::Data<'bound>>,
+        binding: Pin<&mut Self::Binding<'epc>>,
+    ) where
+        'bound: 'epc,
+    {
+        let _ = (epc, this, binding);
+    }
+
+    /// Called when the controller has been initialized, or right after [`Driver::bind`] if it
+    /// already was.
+    fn epc_init<'bound, 'epc>(
+        epc: Controller<'epc>,
+        this: Pin<&'epc Self::Data<'bound>>,
+        binding: Pin<&mut Self::Binding<'epc>>,
+    ) -> Result
+    where
+        'bound: 'epc,
+    {
+        let _ = (epc, this, binding);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Called when the controller has been deinitialized, e.g. because the host asserted
+    /// `PERST#`; the registers of the function are lost.
+    fn epc_deinit<'bound, 'epc>(
+        epc: Controller<'epc>,
+        this: Pin<&'epc Self::Data<'bound>>,
+        binding: Pin<&mut Self::Binding<'epc>>,
+    ) where
+        'bound: 'epc,
+    {
+        let _ = (epc, this, binding);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Called when the link to the host is up.
+    fn link_up<'bound, 'epc>(
+        epc: Controller<'epc>,
+        this: Pin<&'epc Self::Data<'bound>>,
+        binding: Pin<&mut Self::Binding<'epc>>,
+    ) -> Result
+    where
+        'bound: 'epc,
+    {
+        let _ = (epc, this, binding);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Called when the link to the host is down.
+    fn link_down<'bound, 'epc>(
+        epc: Controller<'epc>,
+        this: Pin<&'epc Self::Data<'bound>>,
+        binding: Pin<&mut Self::Binding<'epc>>,
+    ) -> Result
+    where
+        'bound: 'epc,
+    {
+        let _ = (epc, this, binding);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Called when the host has enabled bus mastering for the function.
+    fn bus_master_enable<'bound, 'epc>(
+        epc: Controller<'epc>,
+        this: Pin<&'epc Self::Data<'bound>>,
+        binding: Pin<&mut Self::Binding<'epc>>,
+    ) -> Result
+    where
+        'bound: 'epc,
+    {
+        let _ = (epc, this, binding);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+#[cfg(CONFIG_RUST_PCI_ENDPOINT_KUNIT_TEST)]
+#[macros::kunit_tests(rust_pci_endpoint_driver)]
+mod tests {
+    use super::*;
+    use crate::{
+        device_id::IdTable as _,
+        pci::endpoint::{
+            BarNo,
+            BarSpace, //
+        },
+    };
+
+    /// A driver with only the mandatory callbacks.
+    struct Minimal;
+
+    crate::pci_epf_device_table!(
+        MINIMAL_TABLE,
+        u32,
+        [
+            (DeviceId::new(c"minimal_epf"), 7),
+            (DeviceId::new(c"nineteen_bytes_name"), 8),
+        ]
+    );
+
+    #[vtable]
+    impl Driver for Minimal {
+        type IdInfo = u32;
+        type Data<'bound> = ();
+        type Binding<'epc> = ();
+        const ID_TABLE: IdTable<Self::IdInfo> = &MINIMAL_TABLE;
+
+        fn probe<'bound>(
+            _func: &'bound Function<device::Core<'_>>,
+            _id_info: &'bound Self::IdInfo,
+        ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+            Ok(())
+        }
+
+        fn bind<'bound, 'epc>(
+            _epc: Controller<'epc>,
+            _this: Pin<&'epc Self::Data<'bound>>,
+        ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc
+        where
+            'bound: 'epc,
+        {
+            Ok(())
+        }
+    }
+
+    /// A driver that keeps controller resources in its binding and handles every event.
+    struct Full;
+
+    struct FullData<'bound> {
+        func: &'bound Function,
+    }
+
+    struct FullBinding<'epc> {
+        epc: Controller<'epc>,
+        reg: Option<BarSpace<'epc>>,
+    }
+
+    crate::pci_epf_device_table!(FULL_TABLE, (), [(DeviceId::new(c"full_epf"), ())]);
+
+    #[vtable]
+    impl Driver for Full {
+        type IdInfo = ();
+        type Data<'bound> = FullData<'bound>;
+        type Binding<'epc> = FullBinding<'epc>;
+        const ID_TABLE: IdTable<Self::IdInfo> = &FULL_TABLE;
+
+        fn probe<'bound>(
+            func: &'bound Function<device::Core<'_>>,
+            _id_info: &'bound Self::IdInfo,
+        ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+            Ok(FullData { func })
+        }
+
+        fn remove<'bound>(
+            _func: &'bound Function<device::Core<'_>>,
+            this: Pin<&Self::Data<'bound>>,
+        ) {
+            let _ = this.func.name();
+        }
+
+        fn bind<'bound, 'epc>(
+            epc: Controller<'epc>,
+            _this: Pin<&'epc Self::Data<'bound>>,
+        ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc
+        where
+            'bound: 'epc,
+        {
+            Ok(FullBinding { epc, reg: None })
+        }
+
+        fn unbind<'bound, 'epc>(
+            _epc: Controller<'epc>,
+            _this: Pin<&'epc Self::Data<'bound>>,
+            mut binding: Pin<&mut Self::Binding<'epc>>,
+        ) where
+            'bound: 'epc,
+        {
+            binding.reg = None;
+        }
+
+        fn epc_init<'bound, 'epc>(
+            epc: Controller<'epc>,
+            _this: Pin<&'epc Self::Data<'bound>>,
+            mut binding: Pin<&mut Self::Binding<'epc>>,
+        ) -> Result
+        where
+            'bound: 'epc,
+        {
+            let mut reg = epc.alloc_space(BarNo::BAR_0, 128)?;
+            reg.set_bar()?;
+            binding.reg = Some(reg);
+            Ok(())
+        }
+
+        fn epc_deinit<'bound, 'epc>(
+            _epc: Controller<'epc>,
+            _this: Pin<&'epc Self::Data<'bound>>,
+            mut binding: Pin<&mut Self::Binding<'epc>>,
+        ) where
+            'bound: 'epc,
+        {
+            binding.reg = None;
+        }
+
+        fn link_up<'bound, 'epc>(
+            _epc: Controller<'epc>,
+            _this: Pin<&'epc Self::Data<'bound>>,
+            binding: Pin<&mut Self::Binding<'epc>>,
+        ) -> Result
+        where
+            'bound: 'epc,
+        {
+            binding.epc.raise_irq(crate::pci::IrqType::Intx, 0)
+        }
+
+        fn link_down<'bound, 'epc>(
+            _epc: Controller<'epc>,
+            _this: Pin<&'epc Self::Data<'bound>>,
+            _binding: Pin<&mut Self::Binding<'epc>>,
+        ) -> Result
+        where
+            'bound: 'epc,
+        {
+            Ok(())
+        }
+
+        fn bus_master_enable<'bound, 'epc>(
+            _epc: Controller<'epc>,
+            _this: Pin<&'epc Self::Data<'bound>>,
+            _binding: Pin<&mut Self::Binding<'epc>>,
+        ) -> Result
+        where
+            'bound: 'epc,
+        {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn bind_and_unbind_are_always_installed() {
+        let ops = Adapter::<Minimal>::OPS;
+        assert!(ops.bind.is_some());
+        assert!(ops.unbind.is_some());
+        assert!(ops.add_cfs.is_none());
+    }
+
+    #[test]
+    fn only_implemented_events_are_installed() {
+        let ops = Adapter::<Minimal>::EVENT_OPS;
+        assert!(ops.epc_init.is_none());
+        assert!(ops.epc_deinit.is_none());
+        assert!(ops.link_up.is_none());
+        assert!(ops.link_down.is_none());
+        assert!(ops.bus_master_enable.is_none());
+
+        let ops = Adapter::<Full>::EVENT_OPS;
+        assert!(ops.epc_init.is_some());
+        assert!(ops.epc_deinit.is_some());
+        assert!(ops.link_up.is_some());
+        assert!(ops.link_down.is_some());
+        assert!(ops.bus_master_enable.is_some());
+    }
+
+    #[test]
+    fn device_id_names_are_nul_terminated() {
+        let id = DeviceId::new(c"pci_epf_test");
+        assert_eq!(&id.0.name[..13], b"pci_epf_test\0");
+        assert!(id.0.name[13..].iter().all(|&b| b == 0));
+
+        // The longest name that fits, with its terminator.
+        let id = DeviceId::new(c"nineteen_bytes_name");
+        assert_eq!(id.0.name[19], 0);
+    }
+
+    #[test]
+    fn id_table_maps_back_to_info() {
+        assert_eq!(*MINIMAL_TABLE.info(0), 7);
+        assert_eq!(*MINIMAL_TABLE.info(1), 8);
+
+        // SAFETY: The table has two entries and a zeroed sentinel.
+        let raw = unsafe { core::slice::from_raw_parts(MINIMAL_TABLE.as_ptr(), 3) };
+        assert_eq!(raw[0].driver_data, 0);
+        assert_eq!(raw[1].driver_data, 1);
+        assert_eq!(raw[2].name[0], 0);
+    }
+}

@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI endpoint functions, their configuration header and their BAR memory.
+//!
+//! C header: [`include/linux/pci-epf.h`](srctree/include/linux/pci-epf.h)
+
+use super::{
+    BarNo,
+    Controller, //
+};
+use crate::{
+    bindings,
+    device,
+    dma::DmaAddress,
+    error::to_result,
+    prelude::*,
+    sync::atomic::{
+        Atomic,
+        Full,
+        Relaxed, //
+    },
+    types::Opaque, //
+};
+use core::{
+    marker::PhantomData,
+    mem::offset_of,
+    ptr::{
+        addr_of_mut,
+        NonNull, //
+    },
+};
+
+/// The PCI endpoint function representation.
+///
+/// This structure represents the Rust abstraction for a C `struct pci_epf`. An endpoint function
+/// is a device on the `pci-epf` bus; it is created through configfs (or by a controller driver)
+/// and bound to an endpoint function driver by name, see [`Driver`](super::Driver).
+///
+/// Being bound to its *driver* (the [`Bound`](device::Bound) context) is independent of being
+/// linked to an endpoint *controller*: operations that need the controller are methods of
+/// [`Controller`], which the driver only receives while the function is linked.
+///
+/// # Invariants
+///
+/// A [`Function`] instance represents a valid `struct pci_epf` created by the C portion of the
+/// kernel.
+#[repr(transparent)]
+pub struct Function<Ctx: device::DeviceContext = device::Normal>(
+    Opaque<bindings::pci_epf>,
+    PhantomData<Ctx>,
+);
+
+impl<Ctx: device::DeviceContext> Function<Ctx> {
+    #[inline]
+    pub(crate) fn as_raw(&self) -> *mut bindings::pci_epf {
+        self.0.get()
+    }
+}
+
+impl Function {
+    /// Returns the name of the function driver this function was created for.
+    ///
+    /// This is the part of the device name before the first `.`, e.g. `pci_epf_test` for the
+    /// device `pci_epf_test.0`.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: By the type invariant `self.as_raw()` is a valid `struct pci_epf`; `name` is
+        // set once by `pci_epf_create()` to a NUL-terminated string that lives until the function
+        // is released.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).name) }
+    }
+
+    /// Returns the number of MSI interrupts configured for this function through configfs.
+    pub fn msi_interrupts(&self) -> u8 {
+        // SAFETY: By the type invariant `self.as_raw()` is a valid `struct pci_epf`. The field is
+        // written by configfs at any time without a lock, so it is read like C's `READ_ONCE()`.
+        unsafe { addr_of_mut!((*self.as_raw()).msi_interrupts).read_volatile() }
+    }
+
+    /// Returns the number of MSI-X interrupts configured for this function through configfs.
+    pub fn msix_interrupts(&self) -> u16 {
+        // SAFETY: Same as in `msi_interrupts()`.
+        unsafe { addr_of_mut!((*self.as_raw()).msix_interrupts).read_volatile() }
+    }
+}
+
+// SAFETY: `pci::endpoint::Function` is a transparent wrapper of `struct pci_epf`.
+// The offset is guaranteed to point to a valid device field inside `pci::endpoint::Function`.
+unsafe impl<Ctx: device::DeviceContext> device::AsBusDevice<Ctx> for Function<Ctx> {
+    const OFFSET: usize = offset_of!(bindings::pci_epf, dev);
+}
+
+// SAFETY: `Function` is a transparent wrapper of a type that doesn't depend on `Function`'s
+// generic argument.
+kernel::impl_device_context_deref!(unsafe { Function });
+kernel::impl_device_context_into_aref!(Function);
+
+// SAFETY: Instances of `Function` are always reference-counted through their embedded
+// `struct device`.
+unsafe impl crate::sync::aref::AlwaysRefCounted for Function {
+    fn inc_ref(&self) {
+        // SAFETY: The existence of a shared reference guarantees that the refcount is non-zero.
+        unsafe { bindings::get_device(addr_of_mut!((*self.as_raw()).dev)) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The safety requirements guarantee that the refcount is non-zero.
+        unsafe {
+            bindings::put_device(addr_of_mut!(
+                (*obj.cast::<bindings::pci_epf>().as_ptr()).dev
+            ))
+        }
+    }
+}
+
+impl<Ctx: device::DeviceContext> AsRef<device::Device<Ctx>> for Function<Ctx> {
+    fn as_ref(&self) -> &device::Device<Ctx> {
+        // SAFETY: By the type invariant of `Self`, `self.as_raw()` is a pointer to a valid
+        // `struct pci_epf`.
+        let dev = unsafe { addr_of_mut!((*self.as_raw()).dev) };
+
+        // SAFETY: `dev` points to a valid `struct device`.
+        unsafe { device::Device::from_raw(dev) }
+    }
+}
+
+// SAFETY: A `Function` is always reference-counted and can be released from any thread.
+unsafe impl Send for Function {}
+
+// SAFETY: `Function` can be shared among threads because all methods of `Function`
+// (i.e. `Function<Normal>`) are thread safe.
+unsafe impl Sync for Function {}
+
+// SAFETY: Same as `Function<Normal>` -- the underlying `struct pci_epf` is the same; `Bound` is a
+// zero-sized type-state marker that does not affect thread safety.
+unsafe impl Sync for Function<device::Bound> {}
+
+/// The interrupt pin a function reports in its configuration header.
+///
+/// Corresponds to the C `enum pci_interrupt_pin`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InterruptPin {
+    /// No legacy interrupt pin.
+    None,
+    /// `INTA#`.
+    IntA,
+    /// `INTB#`.
+    IntB,
+    /// `INTC#`.
+    IntC,
+    /// `INTD#`.
+    IntD,
+}
+
+impl InterruptPin {
+    const fn as_raw(self) -> bindings::pci_interrupt_pin {
+        match self {
+            Self::None => bindings::pci_interrupt_pin_PCI_INTERRUPT_UNKNOWN,
+            Self::IntA => bindings::pci_interrupt_pin_PCI_INTERRUPT_INTA,
+            Self::IntB => bindings::pci_interrupt_pin_PCI_INTERRUPT_INTB,
+            Self::IntC => bindings::pci_interrupt_pin_PCI_INTERRUPT_INTC,
+            Self::IntD => bindings::pci_interrupt_pin_PCI_INTERRUPT_INTD,
+        }
+    }
+
+    fn from_raw(raw: bindings::pci_interrupt_pin) -> Self {
+        match raw {
+            bindings::pci_interrupt_pin_PCI_INTERRUPT_INTA => Self::IntA,
+            bindings::pci_interrupt_pin_PCI_INTERRUPT_INTB => Self::IntB,
+            bindings::pci_interrupt_pin_PCI_INTERRUPT_INTC => Self::IntC,
+            bindings::pci_interrupt_pin_PCI_INTERRUPT_INTD => Self::IntD,
+            _ => Self::None,
+        }
+    }
+}
+
+/// The values of a standard configuration space header, see [`Header`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderInfo {
+    /// Vendor ID.
+    pub vendor_id: u16,
+    /// Device ID.
+    pub device_id: u16,
+    /// Revision ID.
+    pub revision_id: u8,
+    /// Programming interface.
+    pub prog_if: u8,
+    /// Sub-class code.
+    pub subclass: u8,
+    /// Base class code.
+    pub base_class: u8,
+    /// Cache line size, in units of DWORDs.
+    pub cache_line_size: u8,
+    /// Subsystem vendor ID.
+    pub subsystem_vendor_id: u16,
+    /// Subsystem ID.
+    pub subsystem_id: u16,
+    /// Legacy interrupt pin.
+    pub interrupt_pin: InterruptPin,
+}
+
+impl HeaderInfo {
+    /// Creates a header with the given vendor and device ID; every other field is zero and the
+    /// interrupt pin is [`InterruptPin::IntA`].
+    pub const fn new(vendor_id: u16, device_id: u16) -> Self {
+        Self {
+            vendor_id,
+            device_id,
+            revision_id: 0,
+            prog_if: 0,
+            subclass: 0,
+            base_class: 0,
+            cache_line_size: 0,
+            subsystem_vendor_id: 0,
+            subsystem_id: 0,
+            interrupt_pin: InterruptPin::IntA,
+        }
+    }
+}
+
+/// A standard configuration space header of an endpoint function (`struct pci_epf_header`).
+///
+/// A driver names the header of its functions in [`Driver::HEADER`](super::Driver::HEADER). The
+/// header is then also the one that configfs edits (`vendorid`, `deviceid`, ... in the function's
+/// directory), so it usually is a `static`, and [`Controller::write_header`] writes its current
+/// values to the controller.
+///
+/// # Invariants
+///
+/// The wrapped `struct pci_epf_header` is only accessed through raw pointers: by configfs
+/// attribute callbacks (plain C loads and stores), by `pci_epc_write_header()` and by
+/// [`Header::info`], which reads each field like C's `READ_ONCE()`.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::pci::endpoint::{Header, HeaderInfo};
+///
+/// static HEADER: Header = Header::new(HeaderInfo {
+///     base_class: 0xff,
+///     ..HeaderInfo::new(0xffff, 0xffff)
+/// });
+///
+/// assert_eq!(HEADER.info().vendor_id, 0xffff);
+/// ```
+#[repr(transparent)]
+pub struct Header(Opaque<bindings::pci_epf_header>);
+
+// SAFETY: By the type invariant, the header is only ever accessed through raw pointers, with
+// accesses that are valid from any thread (see `Header::info`).
+unsafe impl Sync for Header {}
+
+impl Header {
+    /// Creates a header from its values.
+    pub const fn new(info: HeaderInfo) -> Self {
+        Self(Opaque::new(bindings::pci_epf_header {
+            vendorid: info.vendor_id,
+            deviceid: info.device_id,
+            revid: info.revision_id,
+            progif_code: info.prog_if,
+            subclass_code: info.subclass,
+            baseclass_code: info.base_class,
+            cache_line_size: info.cache_line_size,
+            subsys_vendor_id: info.subsystem_vendor_id,
+            subsys_id: info.subsystem_id,
+            interrupt_pin: info.interrupt_pin.as_raw(),
+        }))
+    }
+
+    /// Returns the current values of the header, which configfs may have changed.
+    pub fn info(&self) -> HeaderInfo {
+        let raw = self.as_raw();
+
+        // SAFETY: `raw` is valid for reads. configfs may store to the fields concurrently, so
+        // each one is read like C's `READ_ONCE()`.
+        unsafe {
+            HeaderInfo {
+                vendor_id: addr_of_mut!((*raw).vendorid).read_volatile(),
+                device_id: addr_of_mut!((*raw).deviceid).read_volatile(),
+                revision_id: addr_of_mut!((*raw).revid).read_volatile(),
+                prog_if: addr_of_mut!((*raw).progif_code).read_volatile(),
+                subclass: addr_of_mut!((*raw).subclass_code).read_volatile(),
+                base_class: addr_of_mut!((*raw).baseclass_code).read_volatile(),
+                cache_line_size: addr_of_mut!((*raw).cache_line_size).read_volatile(),
+                subsystem_vendor_id: addr_of_mut!((*raw).subsys_vendor_id).read_volatile(),
+                subsystem_id: addr_of_mut!((*raw).subsys_id).read_volatile(),
+                interrupt_pin: InterruptPin::from_raw(
+                    addr_of_mut!((*raw).interrupt_pin).read_volatile(),
+                ),
+            }
+        }
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut bindings::pci_epf_header {
+        self.0.get()
+    }
+}
+
+/// Per-function state kept by the [`Adapter`](super::Adapter) for the lifetime of the driver
+/// binding.
+pub(crate) struct FunctionState {
+    /// One bit per [`BarNo`] that is owned by a live [`BarSpace`].
+    bars: Atomic<u32>,
+}
+
+impl FunctionState {
+    pub(crate) fn new() -> Self {
+        Self {
+            bars: Atomic::new(0),
+        }
+    }
+
+    /// Takes the exclusive right to allocate memory for `bar`.
+    fn claim_bar(&self, bar: BarNo) -> Result {
+        let bit = 1u32 << bar.index();
+        let mut old = self.bars.load(Relaxed);
+
+        loop {
+            if old & bit != 0 {
+                return Err(EBUSY);
+            }
+
+            match self.bars.cmpxchg(old, old | bit, Full) {
+                Ok(_) => return Ok(()),
+                Err(cur) => old = cur,
+            }
+        }
+    }
+
+    /// Gives back the right taken by [`FunctionState::claim_bar`].
+    fn release_bar(&self, bar: BarNo) {
+        let bit = 1u32 << bar.index();
+        let mut old = self.bars.load(Relaxed);
+
+        loop {
+            match self.bars.cmpxchg(old, old & !bit, Full) {
+                Ok(_) => return,
+                Err(cur) => old = cur,
+            }
+        }
+    }
+}
+
+/// The backing memory of a BAR of an endpoint function, allocated by `pci_epf_alloc_space()`.
+///
+/// The memory is DMA-coherent memory of the controller's parent device. While the BAR is set
+/// ([`BarSpace::set_bar`]) the host reads and writes it through the BAR. Dropping a [`BarSpace`]
+/// clears the BAR first if it is still set, and then frees the memory (`pci_epf_free_space()`),
+/// so the host can never reach freed memory.
+///
+/// Only one [`BarSpace`] can exist for a given BAR of a function at any time.
+///
+/// The memory is shared with the host, which accesses it concurrently; it is therefore only
+/// accessible through volatile, little-endian accessors such as [`BarSpace::try_read32`].
+///
+/// # Invariants
+///
+/// - `self.addr` is the address returned by `pci_epf_alloc_space()` for `self.bar` of the
+///   function of `self.ctrl`, and `self.size` is the size it was allocated with.
+/// - `self.ctrl`'s function state has `self.bar` claimed for this object.
+/// - If `self.retarget` is `Some`, the BAR is set to the `struct pci_epf_bar` it holds, and
+///   `self.set` is `true`.
+pub struct BarSpace<'a> {
+    ctrl: Controller<'a>,
+    bar: BarNo,
+    addr: NonNull<c_void>,
+    size: usize,
+    set: bool,
+    retarget: Option<KBox<Opaque<bindings::pci_epf_bar>>>,
+}
+
+// SAFETY: All accesses to the memory are volatile and the C functions used by `BarSpace` can be
+// called from any thread.
+unsafe impl Send for BarSpace<'_> {}
+
+// SAFETY: The methods taking `&self` only perform volatile accesses to the memory, which are
+// valid concurrently with each other (and with the host).
+unsafe impl Sync for BarSpace<'_> {}
+
+impl<'a> Controller<'a> {
+    /// Allocates the backing memory of `bar`, see `pci_epf_alloc_space()`.
+    ///
+    /// The size is adjusted the way the controller requires: at least 128 bytes, at least 1 MiB
+    /// for a resizable BAR, exactly the fixed size of a fixed BAR, otherwise rounded up to a
+    /// power of two; [`BarSpace::size`] returns the result.
+    ///
+    /// # Errors
+    ///
+    /// - [`EBUSY`] if memory for `bar` is already allocated by this driver.
+    /// - `EOPNOTSUPP` if the controller does not report its features.
+    /// - [`ENOMEM`] if `size` is larger than a fixed BAR or the allocation failed.
+    pub fn alloc_space(&self, bar: BarNo, size: usize) -> Result<BarSpace<'a>> {
+        let state = self.state();
+
+        state.claim_bar(bar)?;
+
+        let Some(features) = self.raw_features() else {
+            state.release_bar(bar);
+            return Err(super::eopnotsupp());
+        };
+
+        let epf = self.function().as_raw();
+
+        // SAFETY:
+        // - `epf` is a valid `struct pci_epf` linked to its primary controller, by the type
+        //   invariants of `Controller`.
+        // - `features` are the controller's features for this function.
+        // - `bar` is a valid BAR number and owned by this caller (claimed above).
+        let addr = unsafe {
+            bindings::pci_epf_alloc_space(
+                epf,
+                size,
+                bar.as_raw(),
+                features,
+                bindings::pci_epc_interface_type_PRIMARY_INTERFACE,
+            )
+        };
+
+        let Some(addr) = NonNull::new(addr) else {
+            state.release_bar(bar);
+            return Err(ENOMEM);
+        };
+
+        // SAFETY: `epf` is valid and `bar` is owned by this caller, so nothing else changes the
+        // entry concurrently.
+        let size = unsafe { (*epf).bar[bar.index()].size };
+
+        // INVARIANT: `addr` and `size` come from `pci_epf_alloc_space()` for `bar`, which is
+        // claimed; the BAR is not set.
+        Ok(BarSpace {
+            ctrl: *self,
+            bar,
+            addr,
+            size,
+            set: false,
+            retarget: None,
+        })
+    }
+}
+
+impl<'a> BarSpace<'a> {
+    fn epf_bar(&self) -> *mut bindings::pci_epf_bar {
+        // SAFETY: The function is valid by the type invariants of `Controller`, and `self.bar`
+        // is in bounds of the `bar` array.
+        unsafe { addr_of_mut!((*self.ctrl.function().as_raw()).bar[self.bar.index()]) }
+    }
+
+    /// Returns the BAR this memory belongs to.
+    pub fn bar(&self) -> BarNo {
+        self.bar
+    }
+
+    /// Returns the size of the BAR, in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Returns the DMA address of the memory, i.e. the address the BAR is translated to.
+    pub fn dma_addr(&self) -> DmaAddress {
+        // SAFETY: `self.epf_bar()` is valid; the entry is owned by `self`.
+        unsafe { (*self.epf_bar()).phys_addr }
+    }
+
+    /// Returns whether the BAR is currently set.
+    pub fn is_set(&self) -> bool {
+        self.set
+    }
+
+    /// Sets the BAR to this memory so that the host can access it, see `pci_epc_set_bar()`.
+    ///
+    /// Setting a BAR that is already set reprograms it, which only works on controllers that
+    /// support dynamic inbound mapping.
+    pub fn set_bar(&mut self) -> Result {
+        if self.retarget.is_some() {
+            return Err(EBUSY);
+        }
+
+        let (epc, func_no, vfunc_no) = self.ctrl.raw_parts();
+
+        // SAFETY: `epc` is the controller of the function, `self.epf_bar()` is a valid BAR
+        // descriptor that lives inside the function for as long as the BAR may stay set.
+        to_result(unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, self.epf_bar()) })?;
+        self.set = true;
+        Ok(())
+    }
+
+    /// Clears the BAR, see `pci_epc_clear_bar()`. Does nothing if the BAR is not set.
+    pub fn clear_bar(&mut self) {
+        if !self.set {
+            return;
+        }
+
+        let (epc, func_no, vfunc_no) = self.ctrl.raw_parts();
+        let desc = match &self.retarget {
+            Some(desc) => desc.get(),
+            None => self.epf_bar(),
+        };
+
+        // SAFETY: `epc` is the controller of the function; `desc` is the descriptor the BAR is
+        // currently set to.
+        unsafe { bindings::pci_epc_clear_bar(epc, func_no, vfunc_no, desc) };
+
+        self.set = false;
+        // The controller no longer refers to the retargeted descriptor.
+        self.retarget = None;
+    }
+
+    /// Aligns `addr` to the size of this BAR, see `pci_epf_align_inbound_addr()`.
+    ///
+    /// Returns the base address to translate the BAR to and the offset of `addr` within the BAR.
+    pub fn align_inbound_addr(&self, addr: u64) -> Result<(DmaAddress, usize)> {
+        let mut base: DmaAddress = 0;
+        let mut offset: usize = 0;
+
+        // SAFETY: The function is valid; `base` and `offset` are valid for writes.
+        to_result(unsafe {
+            bindings::pci_epf_align_inbound_addr(
+                self.ctrl.function().as_raw(),
+                self.bar.as_raw(),
+                addr,
+                &mut base,
+                &mut offset,
+            )
+        })?;
+
+        Ok((base, offset))
+    }
+
+    /// Temporarily translates the BAR to the memory that contains `addr` instead of this memory.
+    ///
+    /// This is how a doorbell that is not exposed in a BAR of its own is made reachable by the
+    /// host (see [`DoorbellTarget::MapIntoFreeBar`](super::doorbell::DoorbellTarget)). The
+    /// returned guard translates the BAR back to this memory when it is dropped; the offset of
+    /// `addr` within the BAR is [`Retarget::offset`].
+    ///
+    /// The BAR must be set. Reprogramming a set BAR only works on controllers that support
+    /// dynamic inbound mapping ([`Features::dynamic_inbound_mapping`](super::Features)).
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the BAR is not set, [`EBUSY`] if it is already retargeted, or the error of
+    /// `pci_epc_set_bar()`.
+    pub fn retarget(&mut self, addr: u64) -> Result<Retarget<'_, 'a>> {
+        if !self.set {
+            return Err(EINVAL);
+        }
+        if self.retarget.is_some() {
+            return Err(EBUSY);
+        }
+
+        let (base, offset) = self.align_inbound_addr(addr)?;
+
+        // SAFETY: `self.epf_bar()` is valid for reads.
+        let mut desc = unsafe { self.epf_bar().read() };
+        desc.phys_addr = base;
+        desc.addr = core::ptr::null_mut();
+
+        // The controller may keep a pointer to the descriptor while the BAR is set, so it gets a
+        // stable address.
+        let desc = KBox::new(Opaque::new(desc), GFP_KERNEL)?;
+        let (epc, func_no, vfunc_no) = self.ctrl.raw_parts();
+
+        // SAFETY: `epc` is the controller of the function; `desc` is a valid descriptor that is
+        // kept alive until the BAR is set back or cleared.
+        to_result(unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, desc.get()) })?;
+
+        // INVARIANT: The BAR is set to `desc`.
+        self.retarget = Some(desc);
+
+        Ok(Retarget {
+            space: self,
+            offset,
+        })
+    }
+
+    fn check_access(&self, offset: usize) -> Result {
+        if offset % 4 != 0 || offset.checked_add(4).ok_or(EINVAL)? > self.size {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
+    /// Reads the little-endian 32-bit value at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if `offset` is not 4-byte aligned or out of bounds.
+    pub fn try_read32(&self, offset: usize) -> Result<u32> {
+        self.check_access(offset)?;
+
+        // SAFETY: `offset + 4 <= self.size`, so the access is within the allocation, and it is
+        // naturally aligned. The host may write the memory concurrently, hence the volatile
+        // access, as C's `READ_ONCE()` on DMA-coherent memory.
+        let raw = unsafe {
+            self.addr
+                .cast::<u8>()
+                .add(offset)
+                .cast::<u32>()
+                .read_volatile()
+        };
+
+        Ok(u32::from_le(raw))
+    }
+
+    /// Writes `value` as little-endian 32-bit value at `offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if `offset` is not 4-byte aligned or out of bounds.
+    pub fn try_write32(&self, offset: usize, value: u32) -> Result {
+        self.check_access(offset)?;
+
+        // SAFETY: Same as in `try_read32()`, as C's `WRITE_ONCE()`.
+        unsafe {
+            self.addr
+                .cast::<u8>()
+                .add(offset)
+                .cast::<u32>()
+                .write_volatile(value.to_le())
+        };
+
+        Ok(())
+    }
+}
+
+impl Drop for BarSpace<'_> {
+    fn drop(&mut self) {
+        // The host must not reach the memory once it is freed.
+        self.clear_bar();
+
+        // SAFETY: By the type invariants, `self.addr` was allocated by `pci_epf_alloc_space()`
+        // for `self.bar` of this function and the BAR is not set anymore.
+        unsafe {
+            bindings::pci_epf_free_space(
+                self.ctrl.function().as_raw(),
+                self.addr.as_ptr(),
+                self.bar.as_raw(),
+                bindings::pci_epc_interface_type_PRIMARY_INTERFACE,
+            )
+        };
+
+        self.ctrl.state().release_bar(self.bar);
+    }
+}
+
+/// A BAR temporarily translated to other memory, see [`BarSpace::retarget`].
+///
+/// Dropping it translates the BAR back to its [`BarSpace`]. If it is leaked instead, the
+/// [`BarSpace`] clears the BAR when it is dropped.
+pub struct Retarget<'s, 'a> {
+    space: &'s mut BarSpace<'a>,
+    offset: usize,
+}
+
+impl Retarget<'_, '_> {
+    /// Returns the offset within the BAR at which the retargeted address appears.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+}
+
+impl Drop for Retarget<'_, '_> {
+    fn drop(&mut self) {
+        let space = &mut *self.space;
+        let (epc, func_no, vfunc_no) = space.ctrl.raw_parts();
+
+        // SAFETY: `epc` is the controller of the function; the original descriptor lives inside
+        // the function.
+        let ret = to_result(unsafe {
+            bindings::pci_epc_set_bar(epc, func_no, vfunc_no, space.epf_bar())
+        });
+
+        if let Err(e) = ret {
+            dev_err!(
+                space.ctrl.function().as_ref(),
+                "Failed to restore BAR {}: {:?}\n",
+                space.bar.index(),
+                e
+            );
+            // Leave the BAR cleared rather than pointing at foreign memory.
+            space.clear_bar();
+            return;
+        }
+
+        // INVARIANT: The BAR is set to the function's own descriptor again.
+        space.retarget = None;
+    }
+}
+
+#[cfg(CONFIG_RUST_PCI_ENDPOINT_KUNIT_TEST)]
+#[macros::kunit_tests(rust_pci_endpoint_function)]
+mod tests {
+    use super::*;
+
+    static HEADER: Header = Header::new(HeaderInfo {
+        revision_id: 2,
+        base_class: 0xff,
+        subclass: 0x80,
+        prog_if: 1,
+        subsystem_vendor_id: 0x1af4,
+        subsystem_id: 0x1100,
+        interrupt_pin: InterruptPin::IntB,
+        ..HeaderInfo::new(0x104c, 0xb500)
+    });
+
+    #[test]
+    fn header_matches_c_layout() {
+        // SAFETY: `HEADER` is valid and nothing writes it in this test.
+        let raw = unsafe { HEADER.as_raw().read() };
+
+        assert_eq!(raw.vendorid, 0x104c);
+        assert_eq!(raw.deviceid, 0xb500);
+        assert_eq!(raw.revid, 2);
+        assert_eq!(raw.progif_code, 1);
+        assert_eq!(raw.subclass_code, 0x80);
+        assert_eq!(raw.baseclass_code, 0xff);
+        assert_eq!(raw.subsys_vendor_id, 0x1af4);
+        assert_eq!(raw.subsys_id, 0x1100);
+        assert_eq!(
+            raw.interrupt_pin,
+            bindings::pci_interrupt_pin_PCI_INTERRUPT_INTB
+        );
+    }
+
+    #[test]
+    fn header_reads_back_configfs_changes() {
+        let header = Header::new(HeaderInfo::new(0xffff, 0xffff));
+
+        // What a configfs `deviceid` store does.
+        // SAFETY: `header` is valid and only used by this test.
+        unsafe { (*header.as_raw()).deviceid = 0x1234 };
+
+        let info = header.info();
+        assert_eq!(info.vendor_id, 0xffff);
+        assert_eq!(info.device_id, 0x1234);
+        assert_eq!(info.interrupt_pin, InterruptPin::IntA);
+    }
+
+    #[test]
+    fn interrupt_pin_round_trips() {
+        for pin in [
+            InterruptPin::None,
+            InterruptPin::IntA,
+            InterruptPin::IntB,
+            InterruptPin::IntC,
+            InterruptPin::IntD,
+        ] {
+            assert_eq!(InterruptPin::from_raw(pin.as_raw()), pin);
+        }
+        assert_eq!(InterruptPin::from_raw(17), InterruptPin::None);
+    }
+
+    #[test]
+    fn bar_claims_are_exclusive() {
+        let state = FunctionState::new();
+
+        assert_eq!(state.claim_bar(BarNo::BAR_2), Ok(()));
+        assert_eq!(state.claim_bar(BarNo::BAR_2), Err(EBUSY));
+        assert_eq!(state.claim_bar(BarNo::BAR_3), Ok(()));
+        state.release_bar(BarNo::BAR_2);
+        assert_eq!(state.claim_bar(BarNo::BAR_2), Ok(()));
+        assert_eq!(state.claim_bar(BarNo::BAR_3), Err(EBUSY));
+    }
+}
