@@ -75,7 +75,8 @@ while read -r name script limit args; do
 	xfail=""
 	if [ "${name#!}" != "$name" ]; then
 		name=${name#!}
-		xfail=${args#expect=}; args=""
+		xfail=$(printf '%s\n' $args | sed -n 's/^expect=//p')
+		args=$(printf '%s\n' $args | grep -v '^expect=' | paste -sd' ' -)
 	fi
 	selected "$name" || continue
 	args=${args//@DTB@/$out/dtb}
@@ -98,7 +99,7 @@ while read -r name script limit args; do
 		# Runner self-test: the boot must have failed, for the expected reason.
 		if [ $rc != 0 ] && grep -q -- "$xfail" "$logs/$name.boot"; then rc=0
 		else echo "# expected a failed boot reporting '$xfail', got exit $rc"; rc=1; fi
-		result $rc "scenario.$name (runner self-test: detects $xfail)" "$(cat "$logs/$name.boot")"
+		result $rc "scenario.$name (expected failure, detected: $xfail)" "$(cat "$logs/$name.boot")"
 	else
 		result $rc "scenario.$name" "$(cat "$logs/$name.boot")"
 	fi

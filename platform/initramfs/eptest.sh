@@ -21,6 +21,15 @@ check() {
 	if out=$("$@" 2>&1); then ok "$d"; else not_ok "$d" "command: $*" "$out"; fi
 }
 
+# cfs_write VALUE FILE...: write VALUE to each configfs FILE; fails (and says
+# which) if any write is refused, e.g. a value the kernel rejects.
+cfs_write() {
+	v=$1; shift
+	for f in "$@"; do
+		echo "$v" >"$f" || { echo "# write '$v' to $f refused"; return 1; }
+	done
+}
+
 tap_done() { [ "$_tap_fail" = 0 ]; }
 
 # With kmemleak built in, scan once more at the end of every scenario and

@@ -12,17 +12,12 @@ check_doorbell_impl
 fn=$CFS/functions/$epf/func1
 mkdir "$fn" || { not_ok "create $fn"; exit 1; }
 cfg=$(ls -d "$fn"/pci_epf_vntb.* 2>/dev/null | head -1)
-echo 0x1957 >"$fn/vendorid"
-echo 0x0809 >"$fn/deviceid"
-echo 0x05 >"$fn/baseclass_code"
-echo 0x00 >"$fn/subclass_code"
-echo 4 >"$cfg/db_count"
-echo 128 >"$cfg/spad_count"
-echo 1 >"$cfg/num_mws"
-echo 0x100000 >"$cfg/mw1"
-echo 0x1957 >"$cfg/vntb_vid"
-echo 0x080A >"$cfg/vntb_pid"
-echo 0x10 >"$cfg/vbus_number"
+[ -n "$cfg" ] && cfs_write 0x1957 "$fn/vendorid" && cfs_write 0x0809 "$fn/deviceid" &&
+	cfs_write 0x05 "$fn/baseclass_code" && cfs_write 0x00 "$fn/subclass_code" &&
+	cfs_write 4 "$cfg/db_count" && cfs_write 128 "$cfg/spad_count" &&
+	cfs_write 1 "$cfg/num_mws" && cfs_write 0x100000 "$cfg/mw1" &&
+	cfs_write 0x1957 "$cfg/vntb_vid" && cfs_write 0x080A "$cfg/vntb_pid" &&
+	cfs_write 0x10 "$cfg/vbus_number" || { not_ok "configfs: configure $epf"; exit 1; }
 epc=$(ls "$CFS/controllers" | head -1)
 if ln -s "$CFS/controllers/$epc" "$fn/primary" && echo 1 >"$CFS/controllers/$epc/start"; then
 	ok "configfs: $epf configured, linked to $epc and started"
@@ -86,9 +81,17 @@ echo "# host spad1 after endpoint wrote peer spad1: $v"
 [ $(( v )) = $(( 0x5a5a0001 )) ] && ok "scratchpad endpoint -> host" ||
 	not_ok "scratchpad endpoint -> host" "spad1=$v"
 
-echo N >"$H/link"; echo N >"$E/link"
-echo 0 >"$CFS/controllers/$epc/start"
-rm "$fn/primary"
-rmdir "$fn"
-ok "torn down"
+if cfs_write N "$H/link" "$E/link" && cfs_write 0 "$CFS/controllers/$epc/start" &&
+	rm "$fn/primary/$epc"; then
+	ok "torn down: links disabled, link stopped, function unbound"
+else
+	not_ok "torn down: links disabled, link stopped, function unbound"
+fi
+# Removing the function is a known bug of the C pci-epf-vntb: its virtual PCI
+# bus outlives the devm-allocated epf_ntb it points to, and KASAN reports a
+# use-after-free at the next device walk (power-off).  Only the expected-failure
+# scenario vntb-remove does it (remove=1).
+if [ "${remove:-}" = 1 ]; then
+	rmdir "$fn" && echo "# function removed"
+fi
 tap_done
