@@ -81,8 +81,20 @@ echo "# host spad1 after endpoint wrote peer spad1: $v"
 [ $(( v )) = $(( 0x5a5a0001 )) ] && ok "scratchpad endpoint -> host" ||
 	not_ok "scratchpad endpoint -> host" "spad1=$v"
 
-if cfs_write N "$H/link" "$E/link" && cfs_write 0 "$CFS/controllers/$epc/start" &&
-	rm "$fn/primary/$epc"; then
+# Let the host finish its link-down command before the endpoint stops the link:
+# ntb_hw_epf WARNs when a command to the endpoint times out.
+cfs_write N "$H/link" "$E/link"
+i=0
+while [ "$(cat $H/peer0/link)" != N ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+# Stopping the link removes the host device from a work item; unbind only after
+# that, or ntb_hw_epf's remove() talks to a function that is gone.
+host_gone() {
+	i=0
+	while [ -e "/sys/bus/pci/devices/$host" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	[ ! -e "/sys/bus/pci/devices/$host" ]
+}
+if [ "$(cat $H/peer0/link)" = N ] && cfs_write 0 "$CFS/controllers/$epc/start" &&
+	host_gone && rm "$fn/primary/$epc"; then
 	ok "torn down: links disabled, link stopped, function unbound"
 else
 	not_ok "torn down: links disabled, link stopped, function unbound"
