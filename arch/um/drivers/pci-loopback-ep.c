@@ -412,6 +412,7 @@ struct lbep_dma_chan {
  *		and remove
  * @dma: dmaengine device
  * @dchan: DMA channels
+ * @dma_wq: runs the transfers; WQ_MEM_RECLAIM, since users flush it
  * @dma_registered: @dma is registered
  */
 struct lbep {
@@ -457,6 +458,7 @@ struct lbep {
 #if IS_ENABLED(CONFIG_DMA_ENGINE)
 	struct dma_device dma;
 	struct lbep_dma_chan dchan[LBEP_DMA_NR_CHANS];
+	struct workqueue_struct *dma_wq;
 	bool dma_registered;
 #endif
 };
@@ -2816,7 +2818,7 @@ static void lbep_dma_issue_pending(struct dma_chan *chan)
 	spin_unlock_irqrestore(&c->lock, flags);
 
 	if (kick)
-		queue_work(system_unbound_wq, &c->work);
+		queue_work(c->ep->dma_wq, &c->work);
 }
 
 static enum dma_status lbep_dma_tx_status(struct dma_chan *chan,
@@ -2939,10 +2941,22 @@ static int lbep_dma_register(struct lbep *ep)
 		list_add_tail(&c->chan.device_node, &dd->channels);
 	}
 
+	/*
+	 * Transfers run from a workqueue of their own that may be flushed
+	 * (device_synchronize) by users running under memory reclaim, such
+	 * as pci-epf-test's WQ_MEM_RECLAIM command workqueue.
+	 */
+	ep->dma_wq = alloc_workqueue("%s-dma", WQ_UNBOUND | WQ_MEM_RECLAIM, 0,
+				     dev_name(ep->dev));
+	if (!ep->dma_wq)
+		return -ENOMEM;
+
 	ret = dma_async_device_register(dd);
-	if (ret)
+	if (ret) {
+		destroy_workqueue(ep->dma_wq);
 		return dev_err_probe(ep->dev, ret,
 				     "cannot register DMA engine\n");
+	}
 
 	ep->dma_registered = true;
 
@@ -2962,6 +2976,7 @@ static void lbep_dma_unregister(struct lbep *ep)
 	}
 
 	dma_async_device_unregister(&ep->dma);
+	destroy_workqueue(ep->dma_wq);
 	ep->dma_registered = false;
 }
 
