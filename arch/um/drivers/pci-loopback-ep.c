@@ -56,7 +56,14 @@
  *    msi-controller;
  *    #msi-cells = <0>;
  *
- *    The controller hands out up to 64 vectors.  Every vector's message is
+ *    uml,msi-vectors = <n>;	optional, 1..64 (default 64)
+ *    uml,msi-mutable;		optional: not an immutable MSI parent
+ *
+ *    The two optional properties only exist for the KUnit tests of the
+ *    doorbell allocator (platform/dts/kunit.dts): a parent too small for a
+ *    request, and one that pci-ep-msi must refuse as mutable.
+ *
+ *    The controller hands out up to n vectors.  Every vector's message is
  *    { address = reg base, data = hwirq }.  A 32-bit host write of a vector's
  *    data to the base address (reached through a BAR mapped over it) fires
  *    the vector.
@@ -496,6 +503,7 @@ static DEFINE_MUTEX(lbep_slots_lock);	/* slot registration and owners */
  * @base: doorbell address (message address of every vector)
  * @size: size of the doorbell region
  * @domain: MSI parent domain
+ * @nr_vectors: number of vectors (DT "uml,msi-vectors", at most 64)
  * @lock: protects @used
  * @used: allocated hwirqs
  * @node: entry in lbmsi_list (RCU)
@@ -505,6 +513,7 @@ struct lbmsi {
 	phys_addr_t base;
 	u64 size;
 	struct irq_domain *domain;
+	unsigned int nr_vectors;
 	raw_spinlock_t lock;	/* see kernel-doc */
 	DECLARE_BITMAP(used, LBMSI_NR_VECTORS);
 	struct list_head node;
@@ -708,7 +717,7 @@ static void lbmsi_doorbell(struct lbmsi *msi, u64 offset, u32 data)
 		return;
 	}
 
-	if (data >= LBMSI_NR_VECTORS) {
+	if (data >= msi->nr_vectors) {
 		dev_warn_ratelimited(msi->dev, "write of invalid vector %#x\n",
 				     data);
 		return;
@@ -767,13 +776,13 @@ static int lbmsi_domain_alloc(struct irq_domain *domain, unsigned int virq,
 	unsigned int i;
 
 	raw_spin_lock_irqsave(&msi->lock, flags);
-	hwirq = bitmap_find_next_zero_area(msi->used, LBMSI_NR_VECTORS, 0,
+	hwirq = bitmap_find_next_zero_area(msi->used, msi->nr_vectors, 0,
 					   nr_irqs, 0);
-	if (hwirq + nr_irqs <= LBMSI_NR_VECTORS)
+	if (hwirq + nr_irqs <= msi->nr_vectors)
 		bitmap_set(msi->used, hwirq, nr_irqs);
 	raw_spin_unlock_irqrestore(&msi->lock, flags);
 
-	if (hwirq + nr_irqs > LBMSI_NR_VECTORS)
+	if (hwirq + nr_irqs > msi->nr_vectors)
 		return -ENOSPC;
 
 	for (i = 0; i < nr_irqs; i++)
@@ -848,6 +857,16 @@ static int lbmsi_probe(struct platform_device *pdev)
 	msi->dev = dev;
 	msi->base = res->start;
 	msi->size = resource_size(res);
+	msi->nr_vectors = LBMSI_NR_VECTORS;
+
+	/* Test knobs (KUnit): fewer vectors, or a mutable MSI parent */
+	of_property_read_u32(dev->of_node, "uml,msi-vectors", &msi->nr_vectors);
+	if (!msi->nr_vectors || msi->nr_vectors > LBMSI_NR_VECTORS)
+		return dev_err_probe(dev, -EINVAL, "bad uml,msi-vectors %u\n",
+				     msi->nr_vectors);
+	info.size = msi->nr_vectors;
+	if (of_property_read_bool(dev->of_node, "uml,msi-mutable"))
+		info.domain_flags &= ~IRQ_DOMAIN_FLAG_MSI_IMMUTABLE;
 	raw_spin_lock_init(&msi->lock);
 	msi->work = IRQ_WORK_INIT_HARD(lbmsi_deliver);
 	info.host_data = msi;
@@ -870,8 +889,10 @@ static int lbmsi_probe(struct platform_device *pdev)
 	list_add_tail_rcu(&msi->node, &lbmsi_list);
 	platform_set_drvdata(pdev, msi);
 
-	dev_info(dev, "loopback MSI controller, doorbell %pa, %u vectors\n",
-		 &msi->base, LBMSI_NR_VECTORS);
+	dev_info(dev, "loopback MSI controller, doorbell %pa, %u vectors%s\n",
+		 &msi->base, msi->nr_vectors,
+		 info.domain_flags & IRQ_DOMAIN_FLAG_MSI_IMMUTABLE ?
+		 "" : ", mutable");
 
 	return 0;
 }
