@@ -690,6 +690,14 @@ unsafe fn alloc_msi(
 
     if ret != 0 {
         dev_err!(dev, "Failed to allocate MSI\n");
+
+        // Unlike C, remove the per-device MSI domain if it was created (every error but these
+        // two): a domain left behind makes the next allocation fail with a warning.
+        if ret != EINVAL.to_errno() && ret != ENODEV.to_errno() {
+            // SAFETY: `parent` is valid; the failed allocation left no interrupt allocated.
+            unsafe { bindings::platform_device_msi_free_irqs_all(parent) };
+        }
+
         // SAFETY: The array was published above and no interrupt refers to it.
         unsafe { unpublish(epf) };
         return Err(Error::from_errno(ret));
