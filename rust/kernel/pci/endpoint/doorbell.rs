@@ -1178,6 +1178,9 @@ pub unsafe extern "C" fn pci_epf_free_doorbell(epf: *mut bindings::pci_epf) {
 }
 
 #[cfg(CONFIG_RUST_PCI_ENDPOINT_KUNIT_TEST)]
+mod hw_tests;
+
+#[cfg(CONFIG_RUST_PCI_ENDPOINT_KUNIT_TEST)]
 #[macros::kunit_tests(rust_pci_endpoint_doorbell)]
 mod tests {
     use super::*;
