@@ -419,6 +419,8 @@ struct lbep_dma_chan {
  * @nr_aux: number of aux doorbells
  * @aux_irq_base: first IRQ of the aux doorbells
  * @aux: aux doorbells
+ * @aux_work: signals rung aux doorbells in hard IRQ context
+ * @aux_pending: aux doorbells rung and not yet signalled (bit per doorbell)
  * @cfg_lock: protects @cfg, @wmask, @msi_cap, @msix_cap, writes of @cmd
  * @cfg: shadow configuration space
  * @wmask: host-writable bits of the first 256 bytes of @cfg
@@ -536,6 +538,8 @@ static DEFINE_MUTEX(lbep_slots_lock);	/* slot registration and owners */
  * @lock: protects @used
  * @used: allocated hwirqs
  * @node: entry in lbmsi_list (RCU)
+ * @work: signals written vectors in hard IRQ context
+ * @pending: vectors written and not yet signalled
  */
 struct lbmsi {
 	struct device *dev;
