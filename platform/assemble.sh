@@ -29,10 +29,15 @@ if [ "$(cat "$work/.series" 2>/dev/null)" != "$series_key" ]; then
 			{ echo "assemble: $p does not apply" >&2; exit 1; }
 	done <"$repo/patches/series"
 	# Never touch the overlay files from this pass; they are synced below.
-	rsync -rlc --delete --exclude-from="$work/.overlay.new" \
+	# Neither the directories that only the overlay has.
+	while read -r f; do
+		d=$(dirname "$f")
+		while [ "$d" != . ] && [ ! -d "$stage/$d" ]; do echo "/$d/"; d=$(dirname "$d"); done
+	done <"$work/.overlay.new" | sort -u >"$work.newdirs"
+	rsync -rlc --delete --exclude-from="$work/.overlay.new" --exclude-from="$work.newdirs" \
 		--exclude=/.overlay --exclude=/.overlay.new --exclude=/.series \
 		"$stage/" "$work/"
-	rm -rf "$stage"
+	rm -rf "$stage" "$work.newdirs"
 	echo "$series_key" >"$work/.series"
 fi
 
