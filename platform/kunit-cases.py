@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""KUnit helpers of the test runners (run-tests.sh, run-qemu.sh).
+
+kunit-cases.py suites DIR...
+    the KUnit suites declared with #[kunit_tests(NAME)] in the Rust files
+    under DIR..., comma-separated.
+kunit-cases.py cases JSON SUITES PREFIX
+    one line "STATUS PREFIX.SUITE.CASE" per test case in the JSON of
+    `kunit.py parse --json`: STATUS is 0 (pass), s (skip) or 1 (fail).  A
+    suite of the comma-separated SUITES that did not run, or ran no case,
+    is a failure.  Prints nothing if JSON cannot be read.
+"""
+import json
+import os
+import re
+import sys
+
+
+def suites(dirs):
+    names = set()
+    for top in dirs:
+        for root, _, files in os.walk(top):
+            for f in files:
+                if f.endswith(".rs"):
+                    with open(os.path.join(root, f), errors="replace") as fh:
+                        names.update(re.findall(r"kunit_tests\(([a-z0-9_]+)\)", fh.read()))
+    print(",".join(sorted(names)))
+
+
+def cases(path, wanted, prefix):
+    try:
+        with open(path) as fh:
+            d = json.load(fh)
+    except Exception:
+        return
+    want = set(filter(None, wanted.split(",")))
+    seen = set()
+
+    def walk(group, name_prefix):
+        for g in group.get("sub_groups", []):
+            name = name_prefix + g["name"]
+            seen.add(g["name"])
+            for c in g.get("test_cases", []):
+                st = {"PASS": "0", "SKIP": "s"}.get(c["status"], "1")
+                print(f"{st} {prefix}.{name}.{c['name']}")
+            if not g.get("test_cases") and not g.get("sub_groups"):
+                print(f"1 {prefix}.{name} (no test cases ran)")
+            walk(g, name + ".")
+
+    walk(d, "")
+    for s in sorted(want - seen):
+        print(f"1 {prefix}.{s} (suite did not run)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "suites":
+        suites(sys.argv[2:])
+    elif len(sys.argv) == 5 and sys.argv[1] == "cases":
+        cases(*sys.argv[2:5])
+    else:
+        sys.exit(__doc__)

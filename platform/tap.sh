@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0
+# TAP output of the test runners (run-tests.sh, run-qemu.sh).  Sourced, not
+# executed; needs $repo and $work (the repository and the kernel work tree).
+
+pass=0 fail=0 n=0 skip=0
+
+# result 0|1|s NAME [DIAG]: one TAP line; DIAG is printed after a failure.
+result() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "ok $n $2"
+	elif [ "$1" = s ]; then skip=$((skip + 1)); echo "ok $n $2 # SKIP${3:+ $3}"
+	else fail=$((fail + 1)); echo "not ok $n $2"; [ -n "${3:-}" ] && printf '%s\n' "$3"; fi
+}
+
+# kunit_report LOG RC SUITES PREFIX: one result per test case of a KUnit boot
+# whose console log is LOG.dir/NAME.log and boot report NAME.boot (boot.sh's
+# output, RC its exit code), parsed by the kernel's kunit.py into NAME.json.
+# Every suite of the comma-separated SUITES must have run; a failed boot fails
+# every case.
+kunit_report() {
+	local klog=$1 krc=$2 suites=$3 prefix=$4 base=${1%.log} cases st name
+	python3 "$work/tools/testing/kunit/kunit.py" parse --json="$base.json" "$klog" \
+		>"$base.parse" 2>&1
+	cases=$(python3 "$repo/platform/kunit-cases.py" cases "$base.json" "$suites" "$prefix")
+	[ -n "$cases" ] || cases="1 $prefix (no results; see $klog)"
+	while read -r st name; do
+		[ "$krc" = 0 ] || st=1
+		if [ "$st" = 1 ]; then result 1 "$name" "$(cat "$base.boot")"
+		else result "$st" "$name"; fi
+	done <<<"$cases"
+}
+
+# tap_end: the plan and the closing "N passed, N failed"; status 0 if all passed.
+tap_end() {
+	echo "1..$n"
+	[ $skip = 0 ] || echo "# $skip skipped"
+	echo "$pass passed, $fail failed"
+	[ $fail = 0 ] && [ $n -gt 0 ]
+}
