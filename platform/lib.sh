@@ -35,7 +35,7 @@ content_key() { cat "$@" | sha256sum | cut -c1-16; }
 
 BUILDROOT_PACKAGES="build-essential bc bison flex libelf-dev libssl-dev cpio kmod python3 \
 rustc rust-src rustfmt rust-clippy bindgen clang lld llvm libclang-dev device-tree-compiler \
-busybox-static xz-utils ca-certificates git rsync patch"
+busybox-static xz-utils ca-certificates git rsync patch qemu-system-arm"
 BUILDROOT_SUITE=trixie
 
 buildroot_key() {
