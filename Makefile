@@ -7,7 +7,7 @@
 
 EP := bash platform/ep.sh
 
-.PHONY: run test bench check kernel kernel-bench kernel-rcar clean-cache help
+.PHONY: run test bench check kernel kernel-bench kernel-rcar kernel-qemu test-qemu clean-cache help
 
 run:	## boot the test kernel and run the main scenario
 	$(EP) run
@@ -29,6 +29,12 @@ kernel-bench:	## build the UML kernel without checkers (benchmarks)
 
 kernel-rcar:	## arm64 LLVM build for R-Car Gen4 endpoint boards
 	$(EP) kernel-rcar
+
+kernel-qemu:	## arm64 LLVM build: the R-Car kernel + QEMU virt + KUnit
+	$(EP) kernel-qemu
+
+test-qemu:	## the Rust KUnit suites on arm64 in QEMU (virt, GICv3 ITS, TCG)
+	$(EP) test-qemu
 
 clean-cache:	## remove build directories and work trees (keeps build root and source)
 	rm -rf "$$($(EP) cache)/build" "$$($(EP) cache)/work"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Entry point behind the top-level Makefile.
-#   ep.sh build [um|um-rustdb|um-bench|rcar]   set up and build a kernel variant
+#   ep.sh build [um|um-rustdb|um-bench|rcar|qemu]   set up and build a kernel variant
+#   ep.sh kernel-rcar | kernel-qemu  build the arm64 Image (R-Car; R-Car + QEMU virt + KUnit)
+#   ep.sh test-qemu                  the Rust KUnit suites on arm64 in QEMU (TAP)
 #   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
 #   ep.sh run                        build and run the main scenario
 #   ep.sh bench                      C vs Rust benchmark in the um-bench kernel
@@ -31,6 +33,7 @@ build() {
 	um-rustdb) arch=um frags=("$cfg/um.config" "$cfg/checkers.config" "$cfg/rustdb.config") ;;
 	um-bench) arch=um frags=("$cfg/um.config" "$cfg/nocheckers.config") ;;
 	rcar) arch=arm64 frags=("$cfg/rcar.config") ;;
+	qemu) arch=arm64 frags=("$cfg/rcar.config" "$cfg/checkers.config" "$cfg/qemu-arm64.config") ;;
 	*) die "unknown kernel variant $variant" ;;
 	esac
 	OUT=$CACHE_DIR/build/$VER/$variant
@@ -82,10 +85,20 @@ kernel-rcar)
 	setup; assemble; build rcar Image
 	ls -l "$OUT/arch/arm64/boot/Image"
 	;;
+kernel-qemu)
+	setup; assemble; build qemu Image
+	ls -l "$OUT/arch/arm64/boot/Image"
+	;;
+test-qemu)
+	# The arm64 kernel in QEMU (virt, GICv3 + ITS, TCG): the Rust KUnit suites.
+	setup; assemble; build qemu Image
+	in_root /bin/bash "$PLATFORM_DIR/run-qemu.sh" "$REPO_DIR" "$WORK" "$OUT" \
+		"${EPDB_LOGS:-$REPO_DIR/logs}"
+	;;
 cache)
 	echo "$CACHE_DIR"
 	;;
 *)
-	sed -n '3,10p' "$0" >&2; exit 2
+	sed -n '3,12p' "$0" >&2; exit 2
 	;;
 esac
