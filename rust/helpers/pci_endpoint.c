@@ -49,13 +49,13 @@ rust_helper_of_msi_map_get_device_domain(struct device *dev, u32 id,
  * names do not collide with the bindings of the functions where they are not.
  */
 __rust_helper void rust_helper_rust_memcpy_fromio(void *to,
-						  const volatile void __iomem *from,
+						  const void __iomem *from,
 						  size_t count)
 {
 	memcpy_fromio(to, from, count);
 }
 
-__rust_helper void rust_helper_rust_memcpy_toio(volatile void __iomem *to,
+__rust_helper void rust_helper_rust_memcpy_toio(void __iomem *to,
 						const void *from, size_t count)
 {
 	memcpy_toio(to, from, count);

@@ -145,7 +145,7 @@ impl Channel {
         let mut param = FilterParam {
             dev: dev.as_raw(),
             // CAST: `dir` is a small enum value.
-            directions: 1u32 << (dir.as_raw() as u32),
+            directions: 1u32 << dir.as_raw(),
         };
 
         // SAFETY: `mask` is valid; `slave_filter` only uses `param` during the call.

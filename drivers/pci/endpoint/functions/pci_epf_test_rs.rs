@@ -523,7 +523,11 @@ impl<'epc> TestBinding<'epc> {
     }
 
     /// Validates the size and the host address range of a transfer.
-    fn transfer_args(&self, addr: Reg, invalid: Status) -> core::result::Result<(u64, usize), Status> {
+    fn transfer_args(
+        &self,
+        addr: Reg,
+        invalid: Status,
+    ) -> core::result::Result<(u64, usize), Status> {
         let size = self.read(Reg::SIZE);
         let addr = self.read64(addr);
 
@@ -589,10 +593,12 @@ impl<'epc> TestBinding<'epc> {
                     .rx()
                     .slave_single(b, off, len, pci, Direction::DevToMem)
                     .and_then(|t| t.run(DMA_TIMEOUT_MS)),
-                (Bounce::Dma(b), Some(dma)) => map.dma_read(dma.rx(), 0, b, off, len, DMA_TIMEOUT_MS),
+                (Bounce::Dma(b), Some(dma)) => {
+                    map.dma_read(dma.rx(), 0, b, off, len, DMA_TIMEOUT_MS)
+                }
                 (buf, _) => map.read_into(0, &mut buf.as_mut_slice()[off..off + len]),
             };
-            total = total + start.elapsed();
+            total += start.elapsed();
 
             if let Err(e) = ret {
                 dev_err!(self.dev(), "Data transfer failed: {:?}\n", e);
@@ -639,10 +645,12 @@ impl<'epc> TestBinding<'epc> {
                     .tx
                     .slave_single(b, off, len, pci, Direction::MemToDev)
                     .and_then(|t| t.run(DMA_TIMEOUT_MS)),
-                (Bounce::Dma(b), Some(dma)) => map.dma_write(&dma.tx, 0, b, off, len, DMA_TIMEOUT_MS),
+                (Bounce::Dma(b), Some(dma)) => {
+                    map.dma_write(&dma.tx, 0, b, off, len, DMA_TIMEOUT_MS)
+                }
                 (buf, _) => map.write_from(0, &buf.as_slice()[off..off + len]),
             };
-            total = total + start.elapsed();
+            total += start.elapsed();
 
             if let Err(e) = ret {
                 dev_err!(self.dev(), "Data transfer failed: {:?}\n", e);
@@ -706,7 +714,7 @@ impl<'epc> TestBinding<'epc> {
                     .and_then(|()| dst_map.write_from(0, &buf[..len])),
                 (None, None) => Err(EINVAL),
             };
-            total = total + start.elapsed();
+            total += start.elapsed();
 
             if let Err(e) = ret {
                 dev_err!(self.dev(), "Data transfer failed: {:?}\n", e);
@@ -1068,9 +1076,10 @@ impl endpoint::Driver for PciEpfTestRs {
         b.set_bars()?;
 
         if b.features.msi_capable() {
-            epc.set_msi(epc.function().msi_interrupts()).inspect_err(|_| {
-                dev_err!(b.dev(), "MSI configuration failed\n");
-            })?;
+            epc.set_msi(epc.function().msi_interrupts())
+                .inspect_err(|_| {
+                    dev_err!(b.dev(), "MSI configuration failed\n");
+                })?;
         }
 
         if b.features.msix_capable() {

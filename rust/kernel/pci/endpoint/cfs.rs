@@ -143,7 +143,10 @@ impl CfsBarSizes {
 /// # Safety
 ///
 /// Called by configfs with the item of a registered group and a page-sized buffer.
-unsafe extern "C" fn show<const N: usize>(item: *mut bindings::config_item, page: *mut u8) -> isize {
+unsafe extern "C" fn show<const N: usize>(
+    item: *mut bindings::config_item,
+    page: *mut u8,
+) -> isize {
     // SAFETY: By the safety requirements; the group is only registered for live `CfsBarSizes`.
     let this = unsafe { CfsBarSizes::from_item(item) };
     // SAFETY: configfs passes a buffer of `PAGE_SIZE` bytes.
@@ -203,7 +206,7 @@ const fn attr(
     store: unsafe extern "C" fn(*mut bindings::config_item, *const u8, usize) -> isize,
 ) -> bindings::configfs_attribute {
     bindings::configfs_attribute {
-        ca_name: name.as_ptr().cast(),
+        ca_name: name.to_bytes_with_nul().as_ptr(),
         // The callbacks are part of the kernel image, which is never unloaded.
         ca_owner: core::ptr::null_mut(),
         ca_mode: 0o644,
@@ -222,7 +225,10 @@ static BAR_SIZE_ATTRS: Table<[bindings::configfs_attribute; BarNo::COUNT]> = Tab
 ]));
 
 static BAR_SIZE_ATTR_PTRS: Table<[*mut bindings::configfs_attribute; BarNo::COUNT + 1]> = {
-    let base = BAR_SIZE_ATTRS.0.get().cast::<bindings::configfs_attribute>();
+    let base = BAR_SIZE_ATTRS
+        .0
+        .get()
+        .cast::<bindings::configfs_attribute>();
 
     Table(Opaque::new([
         base,
@@ -273,7 +279,16 @@ mod tests {
     #[test]
     fn bar_size_rejects_what_c_rejects() {
         // 0, non powers of two, and 2^31, which is negative as a C `int`.
-        for v in [0u32, 3, 6, 100, 131_071, 0x8000_0000, 0xffff_ffff, 0xc000_0000] {
+        for v in [
+            0u32,
+            3,
+            6,
+            100,
+            131_071,
+            0x8000_0000,
+            0xffff_ffff,
+            0xc000_0000,
+        ] {
             assert_eq!(validate_bar_size(v), Err(EINVAL));
         }
     }

@@ -10,6 +10,11 @@ use super::{
     Function,
     Header, //
 };
+#[cfg(CONFIG_DMA_ENGINE)]
+use crate::dmaengine::{
+    Channel,
+    DmaBuffer, //
+};
 use crate::{
     bindings,
     device,
@@ -20,11 +25,6 @@ use crate::{
     },
     pci::IrqType,
     prelude::*, //
-};
-#[cfg(CONFIG_DMA_ENGINE)]
-use crate::dmaengine::{
-    Channel,
-    DmaBuffer, //
 };
 use core::{
     marker::PhantomData,
@@ -762,7 +762,13 @@ impl Mapping<'_> {
 
     /// Copies `len` bytes of host memory from the start of this mapping to the start of `dst`
     /// with the memory-to-memory DMA channel `chan`, see [`Mapping::dma_read`].
-    pub fn dma_copy_to(&self, dst: &Mapping<'_>, chan: &Channel, len: usize, timeout_ms: u32) -> Result {
+    pub fn dma_copy_to(
+        &self,
+        dst: &Mapping<'_>,
+        chan: &Channel,
+        len: usize,
+        timeout_ms: u32,
+    ) -> Result {
         let src = self.window(0, len)?;
         let dst = dst.window(0, len)?;
 

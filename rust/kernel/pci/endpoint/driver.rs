@@ -275,7 +275,9 @@ impl<T: Driver> Adapter<T> {
             } else {
                 None
             };
-            let cfs = T::BAR_SIZES.as_ref().map(|sizes| CfsBarSizes::new(epf, sizes));
+            let cfs = T::BAR_SIZES
+                .as_ref()
+                .map(|sizes| CfsBarSizes::new(epf, sizes));
 
             let state = FunctionState::with(poll.clone(), cfs);
 

@@ -629,8 +629,8 @@ impl<'a> BarSpace<'a> {
 
         // SAFETY: `epc` is the controller of the function; the original descriptor lives inside
         // the function.
-        let ret =
-            to_result(unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, self.epf_bar()) });
+        let ret = unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, self.epf_bar()) };
+        let ret = to_result(ret);
 
         if let Err(e) = ret {
             dev_err!(
@@ -739,9 +739,8 @@ impl<'a> BarSpace<'a> {
             }
 
             // SAFETY: As above.
-            let again =
-                to_result(unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, desc) });
-            if again.is_err() {
+            let again = unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, desc) };
+            if again != 0 {
                 dev_warn!(
                     self.ctrl.function().as_ref(),
                     "Failed to restore the layout of BAR {}\n",

@@ -21,8 +21,8 @@
 //! the binding that shares it with the events: the binding is only ever accessed with
 //! `epf->lock` held.
 //!
-//! The work runs on a workqueue of its own with `WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_PERCPU`, like the C
-//! `kpcitest` workqueue: a poll callback may wait for a DMA engine, and
+//! The work runs on a workqueue of its own with `WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_PERCPU`, like
+//! the C `kpcitest` workqueue: a poll callback may wait for a DMA engine, and
 //! `dmaengine_synchronize()` flushes the engine's (reclaim) workqueue, which is only allowed
 //! from a reclaim workqueue.
 //!
@@ -248,7 +248,8 @@ impl super::Controller<'_> {
     /// Stops the poll work and waits until a run in progress is over.
     ///
     /// It is safe to call this from the callbacks of the driver, which hold `epf->lock`. The work
-    /// can be started again with [`Controller::schedule_poll`] or a [`PollWaker`].
+    /// can be started again with [`Controller::schedule_poll`](super::Controller::schedule_poll) or
+    /// a [`PollWaker`].
     pub fn cancel_poll(&self) {
         if let Ok(poll) = self.poll_work() {
             poll.cancel_sync();
