@@ -239,6 +239,80 @@ impl Command {
     fn is_transfer(self) -> bool {
         matches!(self, Self::READ | Self::WRITE | Self::COPY)
     }
+
+    /// Returns whether the command is exactly one of the known commands.
+    fn is_known(self) -> bool {
+        self.0.is_power_of_two() && self.0 <= Self::BAR_SUBRANGE_CLEAR.0
+    }
+}
+
+/// What to do with a command the host wrote, see [`admit`].
+#[derive(Debug, PartialEq, Eq)]
+enum Admission {
+    /// Run the command, with DMA for a transfer if `use_dma`.
+    Run { use_dma: bool },
+    /// Reject the command: report `status`, and raise the interrupt if `raise`.
+    Reject { status: Status, raise: bool },
+}
+
+/// Decides whether a command can run, from the host's registers and whether there is DMA.
+///
+/// Unlike C, which drops rejected commands without a word, every rejection has a status; only
+/// an invalid `irq_type` leaves no interrupt to raise.
+fn admit(command: Command, irq_type: u32, flags: Flags, has_dma: bool) -> Admission {
+    if irq_type > IRQ_TYPE_MSIX {
+        return Admission::Reject {
+            status: command.fail_status(),
+            raise: false,
+        };
+    }
+
+    if !command.is_known() {
+        return Admission::Reject {
+            status: Status::default(),
+            raise: true,
+        };
+    }
+
+    // Only transfers consult the flag (C drops *any* command while it is set without DMA).
+    let use_dma = command.is_transfer() && flags.contains(Flags::USE_DMA);
+    if use_dma && !has_dma {
+        return Admission::Reject {
+            status: command.fail_status(),
+            raise: true,
+        };
+    }
+
+    Admission::Run { use_dma }
+}
+
+/// Validates an MSI/MSI-X vector number of the host against the number of enabled vectors.
+///
+/// Vectors count from 1; C also passes 0 to the controller.
+fn irq_vector(number: u32, count: u16) -> Option<u16> {
+    u16::try_from(number).ok().filter(|&n| n >= 1 && n <= count)
+}
+
+/// Why a transfer range from the host is invalid.
+#[derive(Debug, PartialEq, Eq)]
+enum RangeError {
+    /// The size is 0 or larger than [`MAX_TRANSFER`].
+    Size,
+    /// The address range wraps around.
+    Address,
+}
+
+/// Validates the address and size of a transfer from the host.
+fn transfer_range(addr: u64, size: u32) -> core::result::Result<(u64, usize), RangeError> {
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|&s| s > 0 && s <= MAX_TRANSFER)
+        .ok_or(RangeError::Size)?;
+
+    // CAST: `size` is at most `MAX_TRANSFER`.
+    addr.checked_add(size as u64).ok_or(RangeError::Address)?;
+
+    Ok((addr, size))
 }
 
 /// The configuration header; all functions of the driver share it, as in C.
@@ -420,9 +494,9 @@ impl<'epc> TestBinding<'epc> {
             _ => return None,
         };
 
-        match u16::try_from(number) {
-            Ok(n) if n >= 1 && n <= count => Some((ty, n)),
-            _ => {
+        match irq_vector(number, count) {
+            Some(n) => Some((ty, n)),
+            None => {
                 dev_err!(
                     self.dev(),
                     "Invalid {} IRQ number {} / {}\n",
@@ -471,20 +545,27 @@ impl<'epc> TestBinding<'epc> {
         self.write(Reg::STATUS, 0);
 
         let command = Command(command);
+        let flags = Flags(self.read(Reg::FLAGS));
 
-        // The IRQ type is checked first: without it, no command can complete with an interrupt.
-        if irq_type > IRQ_TYPE_MSIX {
-            dev_err!(self.dev(), "Failed to detect IRQ type\n");
-            self.write(Reg::STATUS, command.fail_status().bits());
-            return;
-        }
+        let use_dma = match admit(command, irq_type, flags, self.dma.is_some()) {
+            Admission::Run { use_dma } => use_dma,
+            Admission::Reject { status, raise } => {
+                if irq_type > IRQ_TYPE_MSIX {
+                    dev_err!(self.dev(), "Failed to detect IRQ type\n");
+                } else if !command.is_known() {
+                    dev_err!(self.dev(), "Invalid command 0x{:x}\n", command.bits());
+                } else {
+                    dev_err!(self.dev(), "Cannot transfer data using DMA\n");
+                }
 
-        let use_dma = Flags(self.read(Reg::FLAGS)).contains(Flags::USE_DMA);
-        if command.is_transfer() && use_dma && self.dma.is_none() {
-            dev_err!(self.dev(), "Cannot transfer data using DMA\n");
-            self.complete(command.fail_status(), irq_type);
-            return;
-        }
+                if raise {
+                    self.complete(status, irq_type);
+                } else {
+                    self.write(Reg::STATUS, status.bits());
+                }
+                return;
+            }
+        };
 
         let result = match command {
             Command::RAISE_INTX_IRQ | Command::RAISE_MSI_IRQ | Command::RAISE_MSIX_IRQ => {
@@ -497,10 +578,8 @@ impl<'epc> TestBinding<'epc> {
             Command::DISABLE_DOORBELL => self.cmd_disable_doorbell(),
             Command::BAR_SUBRANGE_SETUP => self.cmd_subrange_setup(),
             Command::BAR_SUBRANGE_CLEAR => self.cmd_subrange_clear(),
-            _ => {
-                dev_err!(self.dev(), "Invalid command 0x{:x}\n", command.bits());
-                Err(Status::default())
-            }
+            // `admit()` only lets known commands through.
+            _ => Err(Status::default()),
         };
 
         let status = match result {
@@ -531,21 +610,19 @@ impl<'epc> TestBinding<'epc> {
         let size = self.read(Reg::SIZE);
         let addr = self.read64(addr);
 
-        let size = match usize::try_from(size) {
-            Ok(s) if s > 0 && s <= MAX_TRANSFER => s,
-            _ => {
-                dev_err!(self.dev(), "Invalid transfer size {}\n", size);
-                return Err(Status::default());
+        transfer_range(addr, size).map_err(|e| {
+            dev_err!(
+                self.dev(),
+                "Invalid transfer 0x{:x}+{}: {:?}\n",
+                addr,
+                size,
+                e
+            );
+            match e {
+                RangeError::Size => Status::default(),
+                RangeError::Address => invalid,
             }
-        };
-
-        // CAST: `size` is at most `MAX_TRANSFER`.
-        if addr.checked_add(size as u64).is_none() {
-            dev_err!(self.dev(), "Invalid address range 0x{:x}+{}\n", addr, size);
-            return Err(invalid);
-        }
-
-        Ok((addr, size))
+        })
     }
 
     fn print_rate(&self, op: &str, size: usize, time: Delta, dma: bool) {
@@ -1152,4 +1229,158 @@ kernel::module_pci_epf_driver! {
     authors: ["Rust for Linux"],
     description: "Rust PCI endpoint test function",
     license: "GPL",
+}
+
+#[cfg(CONFIG_RUST_PCI_ENDPOINT_KUNIT_TEST)]
+#[kunit_tests(rust_pci_endpoint_test_rs)]
+mod tests {
+    use super::*;
+
+    const ALL: [Command; 10] = [
+        Command::RAISE_INTX_IRQ,
+        Command::RAISE_MSI_IRQ,
+        Command::RAISE_MSIX_IRQ,
+        Command::READ,
+        Command::WRITE,
+        Command::COPY,
+        Command::ENABLE_DOORBELL,
+        Command::DISABLE_DOORBELL,
+        Command::BAR_SUBRANGE_SETUP,
+        Command::BAR_SUBRANGE_CLEAR,
+    ];
+
+    #[test]
+    fn register_layout_matches_the_host() {
+        // include/uapi/linux/pcitest.h and drivers/misc/pci_endpoint_test.c.
+        let regs = [
+            (Reg::COMMAND, 0x04),
+            (Reg::STATUS, 0x08),
+            (Reg::SRC_ADDR_LO, 0x0c),
+            (Reg::DST_ADDR_LO, 0x14),
+            (Reg::SIZE, 0x1c),
+            (Reg::CHECKSUM, 0x20),
+            (Reg::IRQ_TYPE, 0x24),
+            (Reg::IRQ_NUMBER, 0x28),
+            (Reg::FLAGS, 0x2c),
+            (Reg::CAPS, 0x30),
+            (Reg::DB_BAR, 0x34),
+            (Reg::DB_OFFSET, 0x38),
+            (Reg::DB_DATA, 0x3c),
+        ];
+        for (reg, off) in regs {
+            assert_eq!(reg.0, off);
+        }
+        assert_eq!(Status::NO_RESOURCE.bits(), 1 << 18);
+        assert_eq!(Caps::BAR0_RESERVED.bits(), 1 << 6);
+    }
+
+    #[test]
+    fn known_commands_run() {
+        for cmd in ALL {
+            let want = Admission::Run {
+                use_dma: cmd.is_transfer(),
+            };
+            assert_eq!(admit(cmd, IRQ_TYPE_MSI, Flags::USE_DMA, true), want);
+            assert_eq!(
+                admit(cmd, IRQ_TYPE_INTX, Flags::default(), false),
+                Admission::Run { use_dma: false }
+            );
+        }
+    }
+
+    #[test]
+    fn dma_without_dma_completes_with_a_failure() {
+        // C drops the command without status or interrupt: the host waits forever.
+        for (cmd, fail) in [
+            (Command::READ, Status::READ_FAIL),
+            (Command::WRITE, Status::WRITE_FAIL),
+            (Command::COPY, Status::COPY_FAIL),
+        ] {
+            assert_eq!(
+                admit(cmd, IRQ_TYPE_MSIX, Flags::USE_DMA, false),
+                Admission::Reject {
+                    status: fail,
+                    raise: true
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn sticky_dma_flag_does_not_drop_other_commands() {
+        // C drops every command while FLAGS.USE_DMA is set on an endpoint without DMA.
+        for cmd in [
+            Command::RAISE_MSI_IRQ,
+            Command::ENABLE_DOORBELL,
+            Command::DISABLE_DOORBELL,
+            Command::BAR_SUBRANGE_SETUP,
+        ] {
+            assert_eq!(
+                admit(cmd, IRQ_TYPE_MSI, Flags::USE_DMA, false),
+                Admission::Run { use_dma: false }
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_or_multiple_commands_complete() {
+        // C logs "Invalid command" and never raises the interrupt.
+        for raw in [
+            1u32 << 10,
+            1 << 31,
+            Command::READ.0 | Command::WRITE.0,
+            0x3ff,
+        ] {
+            assert_eq!(
+                admit(Command(raw), IRQ_TYPE_INTX, Flags::default(), true),
+                Admission::Reject {
+                    status: Status::default(),
+                    raise: true
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn bad_irq_type_reports_the_failure() {
+        for irq_type in [3u32, 4, u32::MAX] {
+            assert_eq!(
+                admit(Command::COPY, irq_type, Flags::default(), true),
+                Admission::Reject {
+                    status: Status::COPY_FAIL,
+                    raise: false
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn irq_vectors_count_from_one() {
+        assert_eq!(irq_vector(0, 32), None);
+        assert_eq!(irq_vector(1, 32), Some(1));
+        assert_eq!(irq_vector(32, 32), Some(32));
+        assert_eq!(irq_vector(33, 32), None);
+        assert_eq!(irq_vector(1, 0), None);
+        assert_eq!(irq_vector(0x1_0001, 2048), None);
+    }
+
+    #[test]
+    fn transfer_ranges_are_validated() {
+        assert_eq!(transfer_range(0x1000, 1), Ok((0x1000, 1)));
+        assert_eq!(transfer_range(0, 0), Err(RangeError::Size));
+        assert_eq!(transfer_range(0, u32::MAX), Err(RangeError::Size));
+        // CAST: `MAX_TRANSFER` fits in `u32`.
+        let max = MAX_TRANSFER as u32;
+        assert_eq!(transfer_range(0, max), Ok((0, MAX_TRANSFER)));
+        assert_eq!(transfer_range(0, max + 1), Err(RangeError::Size));
+        assert_eq!(transfer_range(u64::MAX, 1), Err(RangeError::Address));
+        assert_eq!(
+            transfer_range(u64::MAX - 4096, 4096),
+            Ok((u64::MAX - 4096, 4096))
+        );
+        assert_eq!(
+            transfer_range(u64::MAX - 4095, 4096),
+            Err(RangeError::Address)
+        );
+    }
 }
