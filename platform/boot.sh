@@ -30,6 +30,11 @@ if grep -E -n "$bad" "$log" >"$tmp/bad"; then
 	head -5 "$tmp/bad" | sed 's/^/#   /'
 	[ $rc = 0 ] && rc=125
 fi
+# The scenario's failed checks, so that the report says why it failed
+if [ $rc != 0 ] && grep -q '^not ok ' "$log"; then
+	echo "# failed checks:"
+	grep '^not ok ' "$log" | head -5 | sed 's/^/#   /'
+fi
 case $rc in
 0) ;;
 124|137) echo "# hang: no power-off within ${limit}s; see $log" ;;

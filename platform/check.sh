@@ -31,7 +31,9 @@ done <patches/series
 
 step "checkpatch.pl --strict: new files"
 for f in $cfiles $rs; do
-	(cd "$work" && perl scripts/checkpatch.pl --strict -q --no-summary --no-tree -f "$f" |
+	# platform/ is not part of the kernel work tree: check it in place
+	g=$f; [ -e "$work/$f" ] || g=$repo/$f
+	(cd "$work" && perl scripts/checkpatch.pl --strict -q --no-summary --no-tree -f "$g" |
 		grep -v '^$' | grep -v 'added, moved or deleted file' ) && bad "checkpatch $f"
 done
 

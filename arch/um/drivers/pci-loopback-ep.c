@@ -56,7 +56,14 @@
  *    msi-controller;
  *    #msi-cells = <0>;
  *
- *    The controller hands out up to 64 vectors.  Every vector's message is
+ *    uml,msi-vectors = <n>;	optional, 1..64 (default 64)
+ *    uml,msi-mutable;		optional: not an immutable MSI parent
+ *
+ *    The two optional properties only exist for the KUnit tests of the
+ *    doorbell allocator (platform/dts/kunit.dts): a parent too small for a
+ *    request, and one that pci-ep-msi must refuse as mutable.
+ *
+ *    The controller hands out up to n vectors.  Every vector's message is
  *    { address = reg base, data = hwirq }.  A 32-bit host write of a vector's
  *    data to the base address (reached through a BAR mapped over it) fires
  *    the vector.
@@ -85,10 +92,11 @@
  *      multi:           no msi-parent; four aux doorbells, each with its
  *                       own register and IRQ, bar = NO_BAR.
  *      none:            no msi-parent, no aux doorbell.
- *    uml,dma = "memcpy" | "slave";
+ *    uml,dma = "memcpy" | "slave" | "none";
  *      memcpy: the DMA channels only do memcpy (default).
  *      slave:  they also offer DEV_TO_MEM/MEM_TO_DEV slave transfers, as a
  *              DesignWare eDMA does.
+ *      none:   no DMA engine at all, like an endpoint without eDMA.
  *    uml,profile = "generic" | "imx8";
  *      generic: six programmable BARs (default).
  *      imx8:    BAR0/2/4 only_64bit, BAR1/3/5 disabled, as on i.MX8, so
@@ -152,6 +160,21 @@
  *  virt-pci registration (which probes host drivers synchronously) and
  *  removal happen from a work item that holds no lock, so host drivers may
  *  talk to endpoint functions (and thus call pci_epc_* ops) while probing.
+ *
+ * Host-side bus exerciser (debugfs):
+ *
+ *  UML cannot mmap virt-pci BARs into user space, so each controller has
+ *  /sys/kernel/debug/pci-loopback-ep/<device>/host-bar0 .. host-bar5 (root
+ *  only).  A read or write of these files at file offset N is a sequence of
+ *  32-bit host memory accesses to BAR offset N, N + 4, ..., exactly as a
+ *  host driver's readl()/writel() on that BAR: same inbound translation,
+ *  same checks (memory decoding enabled, unbacked ranges read as all-ones,
+ *  writes to them dropped, doorbells ring on aligned 32-bit writes).  The
+ *  file content is the little-endian byte image of the BAR.  Offsets and
+ *  lengths must be multiples of 4 (else -EINVAL); the files end at the
+ *  largest BAR size the controller supports (16 MiB) and one call moves at
+ *  most a page.  Test scenarios use them to play a hostile host against
+ *  endpoint functions.
  */
 
 #define pr_fmt(fmt) "pci-loopback-ep: " fmt
@@ -160,6 +183,7 @@
 #include <linux/bitmap.h>
 #include <linux/bits.h>
 #include <linux/cleanup.h>
+#include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/dmaengine.h>
 #include <linux/init.h>
@@ -191,6 +215,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/unaligned.h>
 #include <linux/workqueue.h>
 
@@ -252,6 +277,7 @@ enum lbep_profile {
 static const char * const lbep_dma_mode_names[] = {
 	"memcpy",
 	"slave",
+	"none",
 };
 
 static const char * const lbep_profile_names[] = {
@@ -383,6 +409,7 @@ struct lbep_dma_chan {
  * @features: controller features returned by get_features
  * @db_mode: doorbell mode from "uml,doorbell"
  * @dma_slave: the DMA channels also offer slave transfers ("uml,dma")
+ * @dma_none: the controller has no DMA engine ("uml,dma")
  * @msi_reachable: inbound writes reach loopback MSI controllers
  * @win_base: CPU physical base of the outbound window
  * @win_size: size of the outbound window
@@ -392,6 +419,8 @@ struct lbep_dma_chan {
  * @nr_aux: number of aux doorbells
  * @aux_irq_base: first IRQ of the aux doorbells
  * @aux: aux doorbells
+ * @aux_work: signals rung aux doorbells in hard IRQ context
+ * @aux_pending: aux doorbells rung and not yet signalled (bit per doorbell)
  * @cfg_lock: protects @cfg, @wmask, @msi_cap, @msix_cap, writes of @cmd
  * @cfg: shadow configuration space
  * @wmask: host-writable bits of the first 256 bytes of @cfg
@@ -414,6 +443,8 @@ struct lbep_dma_chan {
  * @dchan: DMA channels
  * @dma_wq: runs the transfers; WQ_MEM_RECLAIM, since users flush it
  * @dma_registered: @dma is registered
+ * @dbg_dir: debugfs directory of the host-side bus exerciser
+ * @dbg_bar: private data of the host-bar0..5 debugfs files
  */
 struct lbep {
 	struct um_pci_device umdev;
@@ -422,6 +453,7 @@ struct lbep {
 	struct pci_epc_features features;
 	enum lbep_db_mode db_mode;
 	bool dma_slave;
+	bool dma_none;
 	bool msi_reachable;
 
 	phys_addr_t win_base;
@@ -461,6 +493,12 @@ struct lbep {
 	struct workqueue_struct *dma_wq;
 	bool dma_registered;
 #endif
+
+	struct dentry *dbg_dir;
+	struct lbep_dbg_bar {
+		struct lbep *ep;
+		enum pci_barno bar;
+	} dbg_bar[PCI_STD_NUM_BARS];
 };
 
 /**
@@ -496,15 +534,19 @@ static DEFINE_MUTEX(lbep_slots_lock);	/* slot registration and owners */
  * @base: doorbell address (message address of every vector)
  * @size: size of the doorbell region
  * @domain: MSI parent domain
+ * @nr_vectors: number of vectors (DT "uml,msi-vectors", at most 64)
  * @lock: protects @used
  * @used: allocated hwirqs
  * @node: entry in lbmsi_list (RCU)
+ * @work: signals written vectors in hard IRQ context
+ * @pending: vectors written and not yet signalled
  */
 struct lbmsi {
 	struct device *dev;
 	phys_addr_t base;
 	u64 size;
 	struct irq_domain *domain;
+	unsigned int nr_vectors;
 	raw_spinlock_t lock;	/* see kernel-doc */
 	DECLARE_BITMAP(used, LBMSI_NR_VECTORS);
 	struct list_head node;
@@ -708,7 +750,7 @@ static void lbmsi_doorbell(struct lbmsi *msi, u64 offset, u32 data)
 		return;
 	}
 
-	if (data >= LBMSI_NR_VECTORS) {
+	if (data >= msi->nr_vectors) {
 		dev_warn_ratelimited(msi->dev, "write of invalid vector %#x\n",
 				     data);
 		return;
@@ -767,13 +809,13 @@ static int lbmsi_domain_alloc(struct irq_domain *domain, unsigned int virq,
 	unsigned int i;
 
 	raw_spin_lock_irqsave(&msi->lock, flags);
-	hwirq = bitmap_find_next_zero_area(msi->used, LBMSI_NR_VECTORS, 0,
+	hwirq = bitmap_find_next_zero_area(msi->used, msi->nr_vectors, 0,
 					   nr_irqs, 0);
-	if (hwirq + nr_irqs <= LBMSI_NR_VECTORS)
+	if (hwirq + nr_irqs <= msi->nr_vectors)
 		bitmap_set(msi->used, hwirq, nr_irqs);
 	raw_spin_unlock_irqrestore(&msi->lock, flags);
 
-	if (hwirq + nr_irqs > LBMSI_NR_VECTORS)
+	if (hwirq + nr_irqs > msi->nr_vectors)
 		return -ENOSPC;
 
 	for (i = 0; i < nr_irqs; i++)
@@ -848,6 +890,16 @@ static int lbmsi_probe(struct platform_device *pdev)
 	msi->dev = dev;
 	msi->base = res->start;
 	msi->size = resource_size(res);
+	msi->nr_vectors = LBMSI_NR_VECTORS;
+
+	/* Test knobs (KUnit): fewer vectors, or a mutable MSI parent */
+	of_property_read_u32(dev->of_node, "uml,msi-vectors", &msi->nr_vectors);
+	if (!msi->nr_vectors || msi->nr_vectors > LBMSI_NR_VECTORS)
+		return dev_err_probe(dev, -EINVAL, "bad uml,msi-vectors %u\n",
+				     msi->nr_vectors);
+	info.size = msi->nr_vectors;
+	if (of_property_read_bool(dev->of_node, "uml,msi-mutable"))
+		info.domain_flags &= ~IRQ_DOMAIN_FLAG_MSI_IMMUTABLE;
 	raw_spin_lock_init(&msi->lock);
 	msi->work = IRQ_WORK_INIT_HARD(lbmsi_deliver);
 	info.host_data = msi;
@@ -870,8 +922,10 @@ static int lbmsi_probe(struct platform_device *pdev)
 	list_add_tail_rcu(&msi->node, &lbmsi_list);
 	platform_set_drvdata(pdev, msi);
 
-	dev_info(dev, "loopback MSI controller, doorbell %pa, %u vectors\n",
-		 &msi->base, LBMSI_NR_VECTORS);
+	dev_info(dev, "loopback MSI controller, doorbell %pa, %u vectors%s\n",
+		 &msi->base, msi->nr_vectors,
+		 info.domain_flags & IRQ_DOMAIN_FLAG_MSI_IMMUTABLE ?
+		 "" : ", mutable");
 
 	return 0;
 }
@@ -1750,6 +1804,99 @@ static const struct um_pci_ops lbep_um_pci_ops = {
 	.bar_copy_to	= lbep_bar_copy_to,
 	.bar_set	= lbep_bar_set,
 };
+
+/* ------------------------------------------------------------------------
+ * Host-side bus exerciser: debugfs files host-bar0..5 (see the top comment)
+ */
+
+static struct dentry *lbep_dbg_root;
+
+/* Clamp a debugfs access at *@ppos of @count bytes; 0 means end of file */
+static ssize_t lbep_dbg_span(loff_t *ppos, size_t count)
+{
+	loff_t pos = *ppos;
+
+	if (pos < 0 || !IS_ALIGNED(pos, sizeof(u32)) ||
+	    !IS_ALIGNED(count, sizeof(u32)))
+		return -EINVAL;
+	if (pos >= LBEP_MAX_BAR_SIZE)
+		return 0;
+
+	return min3(count, (size_t)(LBEP_MAX_BAR_SIZE - pos), PAGE_SIZE);
+}
+
+static ssize_t lbep_dbg_bar_read(struct file *file, char __user *ubuf,
+				 size_t count, loff_t *ppos)
+{
+	const struct lbep_dbg_bar *d = file->private_data;
+	ssize_t len = lbep_dbg_span(ppos, count);
+	size_t done;
+
+	if (len <= 0)
+		return len;
+
+	for (done = 0; done < (size_t)len; done += sizeof(u32)) {
+		u8 buf[sizeof(u32)];
+		struct lbep_xfer x = { .op = LBEP_XFER_READ, .rbuf = buf };
+
+		lbep_host_bar_xfer(d->ep, d->bar, *ppos + done, &x, sizeof(buf));
+		if (copy_to_user(ubuf + done, buf, sizeof(buf)))
+			break;
+	}
+
+	if (!done)
+		return -EFAULT;
+	*ppos += done;
+	return done;
+}
+
+static ssize_t lbep_dbg_bar_write(struct file *file, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	const struct lbep_dbg_bar *d = file->private_data;
+	ssize_t len = lbep_dbg_span(ppos, count);
+	size_t done;
+
+	if (len <= 0)
+		return len ? len : -ENOSPC;
+
+	for (done = 0; done < (size_t)len; done += sizeof(u32)) {
+		u8 buf[sizeof(u32)];
+		struct lbep_xfer x = { .op = LBEP_XFER_WRITE, .wbuf = buf };
+
+		if (copy_from_user(buf, ubuf + done, sizeof(buf)))
+			break;
+		lbep_host_bar_xfer(d->ep, d->bar, *ppos + done, &x, sizeof(buf));
+	}
+
+	if (!done)
+		return -EFAULT;
+	*ppos += done;
+	return done;
+}
+
+static const struct file_operations lbep_dbg_bar_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.read	= lbep_dbg_bar_read,
+	.write	= lbep_dbg_bar_write,
+	.llseek	= default_llseek,
+};
+
+static void lbep_dbg_init(struct lbep *ep)
+{
+	char name[sizeof("host-barN")];
+	int bar;
+
+	ep->dbg_dir = debugfs_create_dir(dev_name(ep->dev), lbep_dbg_root);
+	for (bar = BAR_0; bar <= BAR_5; bar++) {
+		ep->dbg_bar[bar].ep = ep;
+		ep->dbg_bar[bar].bar = bar;
+		snprintf(name, sizeof(name), "host-bar%d", bar);
+		debugfs_create_file(name, 0600, ep->dbg_dir, &ep->dbg_bar[bar],
+				    &lbep_dbg_bar_fops);
+	}
+}
 
 /* ------------------------------------------------------------------------
  * Endpoint controller operations (all called with epc->lock held)
@@ -2897,6 +3044,9 @@ static int lbep_dma_register(struct lbep *ep)
 	unsigned int i;
 	int ret;
 
+	if (ep->dma_none)
+		return 0;
+
 	dma_cap_zero(dd->cap_mask);
 	dma_cap_set(DMA_MEMCPY, dd->cap_mask);
 	/*
@@ -3056,6 +3206,7 @@ static int lbep_parse_dt(struct lbep *ep, struct platform_device *pdev,
 	if (ret < 0)
 		return ret;
 	ep->dma_slave = ret == 1;
+	ep->dma_none = ret == 2;
 
 	ret = lbep_match_prop(dev, "uml,profile", lbep_profile_names,
 			      ARRAY_SIZE(lbep_profile_names));
@@ -3205,6 +3356,7 @@ static int lbep_probe(struct platform_device *pdev)
 		goto err_mem;
 
 	pci_epc_init_notify(epc);
+	lbep_dbg_init(ep);
 
 	dev_info(dev, "window %pa+%#llx, doorbells: %s, %u aux\n",
 		 &ep->win_base, ep->win_size,
@@ -3226,6 +3378,9 @@ err_inbound:
 static void lbep_remove(struct platform_device *pdev)
 {
 	struct lbep *ep = platform_get_drvdata(pdev);
+
+	/* Waits for exerciser accesses in progress */
+	debugfs_remove_recursive(ep->dbg_dir);
 
 	/* Take the link down for good; no new start() can bring it up */
 	disable_work_sync(&ep->link_work);
@@ -3272,6 +3427,7 @@ static struct platform_driver * const lbep_drivers[] = {
  */
 static int __init lbep_init(void)
 {
+	lbep_dbg_root = debugfs_create_dir("pci-loopback-ep", NULL);
 	return platform_register_drivers(lbep_drivers,
 					 ARRAY_SIZE(lbep_drivers));
 }

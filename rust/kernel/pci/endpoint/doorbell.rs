@@ -690,6 +690,14 @@ unsafe fn alloc_msi(
 
     if ret != 0 {
         dev_err!(dev, "Failed to allocate MSI\n");
+
+        // Unlike C, remove the per-device MSI domain if it was created (every error but these
+        // two): a domain left behind makes the next allocation fail with a warning.
+        if ret != EINVAL.to_errno() && ret != ENODEV.to_errno() {
+            // SAFETY: `parent` is valid; the failed allocation left no interrupt allocated.
+            unsafe { bindings::platform_device_msi_free_irqs_all(parent) };
+        }
+
         // SAFETY: The array was published above and no interrupt refers to it.
         unsafe { unpublish(epf) };
         return Err(Error::from_errno(ret));
@@ -1246,6 +1254,9 @@ pub unsafe extern "C" fn pci_epf_free_doorbell(epf: *mut bindings::pci_epf) {
     // SAFETY: By the safety requirements of this function.
     unsafe { release(epf, storage) };
 }
+
+#[cfg(CONFIG_RUST_PCI_ENDPOINT_KUNIT_TEST)]
+mod hw_tests;
 
 #[cfg(CONFIG_RUST_PCI_ENDPOINT_KUNIT_TEST)]
 #[macros::kunit_tests(rust_pci_endpoint_doorbell)]
