@@ -20,7 +20,10 @@
 //!   bad BAR number) still completes: the failure status of the command is written and the
 //!   interrupt raised. C drops such commands silently and the host times out.
 //! - An invalid `irq_type` or `irq_number` (including vector 0, which C passes to the
-//!   controller) cannot be raised: the failure status is written without `IRQ_RAISED`.
+//!   controller) is not raised. The command fails (`NO_RESOURCE` for the RAISE_*_IRQ commands,
+//!   which have no failure bit of their own) and completes with the first interrupt the host
+//!   has enabled (MSI-X vector 1, MSI vector 1 or INTx), so that the host does not wait for
+//!   an interrupt that never comes. C writes `IRQ_RAISED` and raises nothing.
 //! - `FLAGS.USE_DMA` is only consulted by READ/WRITE/COPY; C drops *every* command while the
 //!   flag is set on an endpoint without DMA.
 //! - DISABLE_DOORBELL without an enabled doorbell fails with `DOORBELL_DISABLE_FAIL` (C
@@ -217,6 +220,18 @@ const IRQ_TYPE_INTX: u32 = 0;
 const IRQ_TYPE_MSI: u32 = 1;
 const IRQ_TYPE_MSIX: u32 = 2;
 
+/// The success bits of the status register.
+const SUCCESS_MASK: Status = Status(
+    Status::READ_SUCCESS.bits()
+        | Status::WRITE_SUCCESS.bits()
+        | Status::COPY_SUCCESS.bits()
+        | Status::DOORBELL_SUCCESS.bits()
+        | Status::DOORBELL_ENABLE_SUCCESS.bits()
+        | Status::DOORBELL_DISABLE_SUCCESS.bits()
+        | Status::BAR_SUBRANGE_SETUP_SUCCESS.bits()
+        | Status::BAR_SUBRANGE_CLEAR_SUCCESS.bits(),
+);
+
 /// The number of subranges of BAR_SUBRANGE_SETUP.
 const SUBRANGE_COUNT: usize = 2;
 
@@ -251,26 +266,24 @@ impl Command {
 enum Admission {
     /// Run the command, with DMA for a transfer if `use_dma`.
     Run { use_dma: bool },
-    /// Reject the command: report `status`, and raise the interrupt if `raise`.
-    Reject { status: Status, raise: bool },
+    /// Reject the command: report `status` and raise the interrupt.
+    Reject { status: Status },
 }
 
 /// Decides whether a command can run, from the host's registers and whether there is DMA.
 ///
-/// Unlike C, which drops rejected commands without a word, every rejection has a status; only
-/// an invalid `irq_type` leaves no interrupt to raise.
+/// Unlike C, which drops rejected commands without a word, every rejection has a failure status
+/// (see [`Command::fail_status`]) and an interrupt.
 fn admit(command: Command, irq_type: u32, flags: Flags, has_dma: bool) -> Admission {
     if irq_type > IRQ_TYPE_MSIX {
         return Admission::Reject {
             status: command.fail_status(),
-            raise: false,
         };
     }
 
     if !command.is_known() {
         return Admission::Reject {
             status: Status::default(),
-            raise: true,
         };
     }
 
@@ -279,7 +292,6 @@ fn admit(command: Command, irq_type: u32, flags: Flags, has_dma: bool) -> Admiss
     if use_dma && !has_dma {
         return Admission::Reject {
             status: command.fail_status(),
-            raise: true,
         };
     }
 
@@ -509,12 +521,41 @@ impl<'epc> TestBinding<'epc> {
         }
     }
 
+    /// Returns the first interrupt the host has enabled: MSI-X or MSI vector 1, or INTx.
+    fn fallback_irq(&self) -> Option<(IrqType, u16)> {
+        if self.epc.msix_count() >= 1 {
+            Some((IrqType::MsiX, 1))
+        } else if self.epc.msi_count() >= 1 {
+            Some((IrqType::Msi, 1))
+        } else if self.features.intx_capable() {
+            Some((IrqType::Intx, 0))
+        } else {
+            None
+        }
+    }
+
     /// Adds `status` to the status register and raises the interrupt the host asked for.
-    fn complete(&self, status: Status, irq_type: u32) {
+    ///
+    /// If that interrupt does not exist, the command fails with `fail` (or `NO_RESOURCE`) and the
+    /// interrupt of [`TestBinding::fallback_irq`] is raised instead.
+    fn complete(&self, status: Status, fail: Status, irq_type: u32) {
         let mut status = Status(self.read(Reg::STATUS)) | status;
 
-        let Some((ty, number)) = self.irq_target(irq_type) else {
-            // Nothing to raise: report the status without `IRQ_RAISED`.
+        let target = match self.irq_target(irq_type) {
+            Some(target) => Some(target),
+            None => {
+                status = Status(status.bits() & !SUCCESS_MASK.bits());
+                status |= if fail == Status::default() {
+                    Status::NO_RESOURCE
+                } else {
+                    fail
+                };
+                self.fallback_irq()
+            }
+        };
+
+        let Some((ty, number)) = target else {
+            // Nothing can be raised: report the status without `IRQ_RAISED`.
             self.write(Reg::STATUS, status.bits());
             return;
         };
@@ -549,7 +590,7 @@ impl<'epc> TestBinding<'epc> {
 
         let use_dma = match admit(command, irq_type, flags, self.dma.is_some()) {
             Admission::Run { use_dma } => use_dma,
-            Admission::Reject { status, raise } => {
+            Admission::Reject { status } => {
                 if irq_type > IRQ_TYPE_MSIX {
                     dev_err!(self.dev(), "Failed to detect IRQ type\n");
                 } else if !command.is_known() {
@@ -558,11 +599,7 @@ impl<'epc> TestBinding<'epc> {
                     dev_err!(self.dev(), "Cannot transfer data using DMA\n");
                 }
 
-                if raise {
-                    self.complete(status, irq_type);
-                } else {
-                    self.write(Reg::STATUS, status.bits());
-                }
+                self.complete(status, command.fail_status(), irq_type);
                 return;
             }
         };
@@ -586,7 +623,7 @@ impl<'epc> TestBinding<'epc> {
             Ok(s) => s,
             Err(s) => s | command.fail_status(),
         };
-        self.complete(status, irq_type);
+        self.complete(status, command.fail_status(), irq_type);
     }
 
     /// Reports a ring of the doorbell, see C's `pci_epf_test_doorbell_handler()`.
@@ -597,7 +634,7 @@ impl<'epc> TestBinding<'epc> {
 
         if db.registration().handler().rang.xchg(false, Relaxed) {
             let irq_type = self.read(Reg::IRQ_TYPE);
-            self.complete(Status::DOORBELL_SUCCESS, irq_type);
+            self.complete(Status::DOORBELL_SUCCESS, Status::default(), irq_type);
         }
     }
 
@@ -1298,10 +1335,7 @@ mod tests {
         ] {
             assert_eq!(
                 admit(cmd, IRQ_TYPE_MSIX, Flags::USE_DMA, false),
-                Admission::Reject {
-                    status: fail,
-                    raise: true
-                }
+                Admission::Reject { status: fail }
             );
         }
     }
@@ -1334,8 +1368,7 @@ mod tests {
             assert_eq!(
                 admit(Command(raw), IRQ_TYPE_INTX, Flags::default(), true),
                 Admission::Reject {
-                    status: Status::default(),
-                    raise: true
+                    status: Status::default()
                 }
             );
         }
@@ -1347,8 +1380,7 @@ mod tests {
             assert_eq!(
                 admit(Command::COPY, irq_type, Flags::default(), true),
                 Admission::Reject {
-                    status: Status::COPY_FAIL,
-                    raise: false
+                    status: Status::COPY_FAIL
                 }
             );
         }
