@@ -14,11 +14,36 @@
 
 epf=${epf:-pci_epf_test}
 cmp=${compare:-}
-n=6
+n=8
 [ -n "$cmp" ] && n=$((2 * n + 1))
 [ -n "${dbimpl:-}" ] && n=$((n + 1))
 tap_plan $n
 check_doorbell_impl
+
+# bar_attrs: the function specific configfs group of $epf has bar0_size ..
+# bar5_size with the C defaults and validation; bar2_size is set to 256 KiB.
+bar_attrs() {
+	g=$(ls -d "$fn/$epf".* 2>/dev/null | head -1)
+	[ -n "$g" ] || { echo "no $epf.* group in $fn"; return 1; }
+	for b in 0 1 2 3 4; do [ "$(cat "$g/bar${b}_size")" = 131072 ] || return 1; done
+	[ "$(cat "$g/bar5_size")" = 1048576 ] || return 1
+	for v in 0 3 0x80000000 junk; do
+		if echo $v >"$g/bar2_size" 2>/dev/null; then echo "bar2_size accepted $v"; return 1; fi
+	done
+	echo 0x40000 >"$g/bar2_size" && [ "$(cat "$g/bar2_size")" = 262144 ]
+}
+
+# bar2_on_host: the host sees BAR2 with the configured 256 KiB, and the size
+# cannot be changed while the function is bound.
+bar2_on_host() {
+	r=$(ls /sys/bus/pci/devices/*/resource | head -1)
+	set -- $(sed -n 3p "$r")
+	[ $(($2 - $1 + 1)) = 262144 ] || { echo "host BAR2: $1-$2"; return 1; }
+	g=$(ls -d "$fn/$epf".* 2>/dev/null | head -1)
+	[ -n "$g" ] || return 1
+	if echo 131072 >"$g/bar2_size" 2>/dev/null; then echo "bar2_size changed while bound"; return 1; fi
+	[ "$(cat "$g/bar2_size")" = 262144 ]
+}
 
 # Tear down: stop the link, unbind, remove the function (the host device must
 # go away with the link).
@@ -39,6 +64,7 @@ epf_run() { # FUNCTION: one complete run against the endpoint function FUNCTION
 	else
 		not_ok "configfs: $epf function created and configured"; exit 1
 	fi
+	check "configfs: $epf bar0_size..bar5_size with the C defaults and validation" bar_attrs
 
 	epc=$(ls "$CFS/controllers" | head -1)
 	if [ -n "$epc" ] && ln -s "$fn" "$CFS/controllers/$epc/" && echo 1 >"$CFS/controllers/$epc/start"; then
@@ -50,6 +76,7 @@ epf_run() { # FUNCTION: one complete run against the endpoint function FUNCTION
 	i=0
 	while [ ! -e /dev/pci-endpoint-test.0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	check "host: pci_endpoint_test bound (/dev/pci-endpoint-test.0)" test -e /dev/pci-endpoint-test.0
+	check "host: BAR2 has the configured 256 KiB, fixed while bound ($epf)" bar2_on_host
 
 	echo "# kselftest pci_endpoint_test against $epf:"
 	if [ "$db_expect" = fail ]; then
