@@ -134,10 +134,9 @@ impl<'a> Controller<'a> {
     /// Returns the parent device of the controller in the [`Bound`](device::Bound) context, for
     /// DMA allocations and DMA engine channels.
     pub fn dma_device(&self) -> &'a device::Device<device::Bound> {
-        // SAFETY: By the type invariants `self.epc` is valid for `'a`. The controller is created
-        // by its parent's driver (`devm_pci_epc_create()`) and destroyed when that driver
-        // unbinds, after its functions are unlinked; so the parent is bound while the function
-        // is linked, which it is for `'a`.
+        // SAFETY: By the type invariants `self.epc` is valid for `'a`. Controllers are created by
+        // their parent's driver (`devm_pci_epc_create()`) and destroyed by devres when it unbinds,
+        // so a controller that is still valid has a parent that is bound.
         unsafe { device::Device::from_raw((*self.as_raw()).dev.parent) }
     }
 

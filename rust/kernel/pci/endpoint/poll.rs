@@ -67,7 +67,7 @@ pub(crate) type PollFn = unsafe fn(*mut bindings::pci_epf) -> Option<Jiffies>;
 /// - `dwork` is initialized with [`poll_work_fn`] as its function.
 /// - While the work is not disabled, `epf` is a valid function whose driver is the driver `run`
 ///   was instantiated for, and `wq` is a valid workqueue.
-#[pin_data(PinnedDrop)]
+#[pin_data]
 pub(crate) struct PollWork {
     #[pin]
     dwork: Opaque<bindings::delayed_work>,
@@ -203,14 +203,6 @@ impl PollWork {
 
         // SAFETY: The work is disabled and not running, so nothing queues on `wq` anymore.
         unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for PollWork {
-    fn drop(self: Pin<&mut Self>) {
-        // Nothing to do: `shutdown()` disabled the work and freed the workqueue; the
-        // `delayed_work` needs no cleanup.
     }
 }
 
