@@ -1172,6 +1172,8 @@ impl endpoint::Driver for PciEpfTestRs {
     {
         let b = binding.get_mut();
 
+        // Release channels of an earlier initialization before asking for private ones again.
+        b.dma = None;
         b.dma = match Dma::request(&epc) {
             Ok(dma) => Some(dma),
             Err(e) => {
