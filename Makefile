@@ -7,13 +7,16 @@
 
 EP := bash platform/ep.sh
 
-.PHONY: run test check kernel kernel-bench kernel-rcar clean-cache help
+.PHONY: run test bench check kernel kernel-bench kernel-rcar clean-cache help
 
 run:	## boot the test kernel and run the main scenario
 	$(EP) run
 
 test:	## KUnit + every end-to-end scenario; last line "N passed, N failed"
 	$(EP) test $(SCENARIOS)
+
+bench:	## C vs Rust pci-epf-test and doorbell allocator, table of medians (no checkers)
+	$(EP) bench
 
 check:	## rustfmt, clippy (CLIPPY=1), checkpatch --strict, rustdoc
 	$(EP) check

@@ -31,9 +31,7 @@ done <patches/series
 
 step "checkpatch.pl --strict: new files"
 for f in $cfiles $rs; do
-	# platform/ is not part of the kernel work tree: check it in place
-	g=$f; [ -e "$work/$f" ] || g=$repo/$f
-	(cd "$work" && perl scripts/checkpatch.pl --strict -q --no-summary --no-tree -f "$g" |
+	(cd "$work" && perl scripts/checkpatch.pl --strict -q --no-summary --no-tree -f "$repo/$f" |
 		grep -v '^$' | grep -v 'added, moved or deleted file' ) && bad "checkpatch $f"
 done
 

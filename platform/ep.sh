@@ -4,6 +4,7 @@
 #   ep.sh build [um|um-rustdb|um-bench|rcar]   set up and build a kernel variant
 #   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
 #   ep.sh run                        build and run the main scenario
+#   ep.sh bench                      C vs Rust benchmark in the um-bench kernel
 #   ep.sh check                      rustfmt, clippy, checkpatch, rustdoc
 #   ep.sh cache                      print the cache directory
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +66,12 @@ run)
 	in_root /bin/bash "$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" \
 		"${EPDB_LOGS:-$REPO_DIR/logs}" "${EPDB_RUN:-rs-epf-test-msi}"
 	;;
+bench)
+	# Checkers off; same endpoint functions and drivers as um (um.config).
+	setup; assemble; build um-bench
+	in_root BENCH_ROUNDS="${BENCH_ROUNDS:-5}" BENCH_MODES="${BENCH_MODES:-msi embedded}" \
+		/bin/bash "$PLATFORM_DIR/bench.sh" "$REPO_DIR" "$WORK" "$OUT" "${EPDB_LOGS:-$REPO_DIR/logs}"
+	;;
 check)
 	setup; assemble
 	OUT=$CACHE_DIR/build/$VER/um
@@ -79,6 +86,6 @@ cache)
 	echo "$CACHE_DIR"
 	;;
 *)
-	sed -n '3,9p' "$0" >&2; exit 2
+	sed -n '3,10p' "$0" >&2; exit 2
 	;;
 esac

@@ -1212,6 +1212,53 @@ impl<R> DoorbellIrq<'_, R> {
     }
 }
 
+/// Allocates doorbells for a function and publishes them in `epf->db_msg`, for the C API.
+///
+/// # Safety
+///
+/// `epf` must be a valid function that stays linked to its controller during the call.
+#[cfg(any(
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_RUST,
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH
+))]
+unsafe fn alloc_c_api(epf: *mut bindings::pci_epf, num_db: u16) -> c_int {
+    crate::error::from_result(|| {
+        // SAFETY: By the safety requirements of this function.
+        let storage = unsafe { alloc_raw(epf, num_db) }?;
+
+        // `epf->db_msg` owns the array until `free_c_api()`.
+        storage.into_raw();
+        Ok(0)
+    })
+}
+
+/// Frees the doorbells that [`alloc_c_api`] published in `epf->db_msg`, if any.
+///
+/// # Safety
+///
+/// `epf` must be a valid function linked to its controller. The interrupts of its doorbells must
+/// have been freed, and its doorbells, if any, must come from [`alloc_c_api`].
+#[cfg(any(
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_RUST,
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH
+))]
+unsafe fn free_c_api(epf: *mut bindings::pci_epf) {
+    // SAFETY: `epf` is valid.
+    let Some(ptr) = NonNull::new(unsafe { db_msg(epf) }.load(Acquire)) else {
+        return;
+    };
+
+    // SAFETY: `epf` is valid.
+    let len = unsafe { addr_of!((*epf).num_db).read_volatile() };
+
+    // SAFETY: By the safety requirements of this function, the array was leaked from a
+    // `Storage` of `len` entries by `alloc_c_api()`.
+    let storage = unsafe { Storage::from_raw(ptr, len) };
+
+    // SAFETY: By the safety requirements of this function.
+    unsafe { release(epf, storage) };
+}
+
 /// Allocates doorbells for a function; Rust implementation of the C API.
 ///
 /// # Safety
@@ -1220,14 +1267,8 @@ impl<R> DoorbellIrq<'_, R> {
 #[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL_RUST)]
 #[export]
 pub unsafe extern "C" fn pci_epf_alloc_doorbell(epf: *mut bindings::pci_epf, num_db: u16) -> c_int {
-    crate::error::from_result(|| {
-        // SAFETY: By the safety requirements of this function.
-        let storage = unsafe { alloc_raw(epf, num_db) }?;
-
-        // `epf->db_msg` owns the array until `pci_epf_free_doorbell()`.
-        storage.into_raw();
-        Ok(0)
-    })
+    // SAFETY: By the safety requirements of this function.
+    unsafe { alloc_c_api(epf, num_db) }
 }
 
 /// Frees the doorbells of a function; Rust implementation of the C API.
@@ -1239,20 +1280,39 @@ pub unsafe extern "C" fn pci_epf_alloc_doorbell(epf: *mut bindings::pci_epf, num
 #[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL_RUST)]
 #[export]
 pub unsafe extern "C" fn pci_epf_free_doorbell(epf: *mut bindings::pci_epf) {
-    // SAFETY: `epf` is valid.
-    let Some(ptr) = NonNull::new(unsafe { db_msg(epf) }.load(Acquire)) else {
-        return;
-    };
+    // SAFETY: Only `pci_epf_alloc_doorbell()`, i.e. `alloc_c_api()`, publishes arrays through
+    // the C API; the rest is required from the caller.
+    unsafe { free_c_api(epf) }
+}
 
-    // SAFETY: `epf` is valid.
-    let len = unsafe { addr_of!((*epf).num_db).read_volatile() };
-
-    // SAFETY: Only `pci_epf_alloc_doorbell()` publishes arrays through the C API, leaked from a
-    // `Storage` of `len` entries.
-    let storage = unsafe { Storage::from_raw(ptr, len) };
-
+/// The Rust implementation of `pci_epf_alloc_doorbell()` under its own name, also when the C one
+/// is the default, so that the doorbell allocator benchmark can time both in one kernel.
+///
+/// # Safety
+///
+/// `epf` must be a valid function that stays linked to its controller during the call.
+#[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH)]
+#[export]
+pub unsafe extern "C" fn pci_epf_alloc_doorbell_rust(
+    epf: *mut bindings::pci_epf,
+    num_db: u16,
+) -> c_int {
     // SAFETY: By the safety requirements of this function.
-    unsafe { release(epf, storage) };
+    unsafe { alloc_c_api(epf, num_db) }
+}
+
+/// Frees doorbells allocated by [`pci_epf_alloc_doorbell_rust`].
+///
+/// # Safety
+///
+/// `epf` must be a valid function linked to its controller. The interrupts of its doorbells must
+/// have been freed, and its doorbells, if any, must come from [`pci_epf_alloc_doorbell_rust`] (or
+/// from `pci_epf_alloc_doorbell()` when the Rust implementation is the default).
+#[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH)]
+#[export]
+pub unsafe extern "C" fn pci_epf_free_doorbell_rust(epf: *mut bindings::pci_epf) {
+    // SAFETY: By the safety requirements of this function.
+    unsafe { free_c_api(epf) }
 }
 
 #[cfg(CONFIG_RUST_PCI_ENDPOINT_KUNIT_TEST)]

@@ -1,0 +1,165 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`: boot the um-bench kernel (no checkers) once per doorbell mode,
+# run the bench scenario (platform/scenarios/bench.sh) and print the table of
+# medians, C column vs Rust column, plus object text sizes.  Runs inside the
+# build root.  Usage: bench.sh REPO WORKTREE BUILDDIR LOGDIR
+# Environment: BENCH_ROUNDS (default 5), BENCH_MODES (default "msi embedded").
+set -uo pipefail
+repo=$1 work=$2 out=$3 logs=$4
+rounds=${BENCH_ROUNDS:-5}
+modes=${BENCH_MODES:-msi embedded}
+mkdir -p "$logs"
+rm -f "$logs"/bench.*
+
+conf=$repo/platform/bench.conf
+col() { # COLUMN FIELD(2=function, 3=object)
+	awk -v c="$1" -v f="$2" '$1 == c { print $f }' "$conf"
+}
+fa=$(col C 2) fb=$(col Rust 2) oa=$(col C 3) ob=$(col Rust 3)
+[ -n "$fa" ] && [ -n "$fb" ] || { echo "bench: $conf needs a C and a Rust line" >&2; exit 1; }
+
+# The bench kernel is um.config without the checkers: it must have the same
+# endpoint functions and drivers as the test kernel (compared when built).
+um=$(dirname "$out")/um/.config
+if [ -f "$um" ]; then
+	pick() { grep -E '^CONFIG_(PCI|NTB|UML_PCI|RUST_PCI|DMA_ENGINE)[A-Z0-9_]*=' "$1" |
+		grep -v DEBUG | sort; }
+	if ! d=$(diff <(pick "$um") <(pick "$out/.config")); then
+		echo "bench: warning: PCI/NTB options differ from the um kernel's:" >&2
+		printf '%s\n' "$d" >&2
+	fi
+fi
+
+bash "$repo/platform/initramfs.sh" "$repo" "$work" "$out" || exit 1
+
+raw=$logs/bench.raw
+: >"$raw"
+fail=0
+for mode in $modes; do
+	log=$logs/bench.$mode.log
+	echo "bench: booting um-bench, $mode doorbells, $rounds rounds ($log)" >&2
+	bash "$repo/platform/boot.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1200 \
+		loglevel=5 scenario=bench dtb="$out/dtb/$mode.dtb" doorbell="$mode" \
+		bench_a="$fa" bench_b="$fb" bench_rounds="$rounds" >"$logs/bench.$mode.boot" 2>&1
+	rc=$?
+	# The scenario's TAP, for the record.
+	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$log" | grep -E '^(ok |not ok |#)' >&2
+	if [ $rc != 0 ]; then
+		echo "bench: the $mode boot failed (exit $rc); see $log" >&2
+		cat "$logs/bench.$mode.boot" >&2
+		fail=1
+	fi
+	grep '^BENCH ' "$log" >>"$raw"
+done
+
+# Text sizes.  Whole objects: the sum of the code sections (llvm-size -A:
+# .text*, and .ltext of clang's large code model on UML, .init.text,
+# .exit.text).  The Rust doorbell code is linked into rust/kernel.o with the
+# rest of the kernel crate: the sum of the llvm-nm -S sizes of its text
+# symbols (t/T) whose demangled name is in kernel::pci::endpoint::doorbell
+# (KUnit tests left out), plus the exported pci_epf_*_doorbell* entry points;
+# pci-ep-msi.o is counted the same way (all its text symbols).
+text_o() { # OBJECT
+	[ -f "$out/$1" ] || { echo "n/a"; return; }
+	llvm-size -A "$out/$1" | awk '$1 ~ /^\.(l?text|init\.text|exit\.text)/ { s += $2 } END { print s + 0 }'
+}
+text_nm() { # OBJECT [DEMANGLED-NAME-REGEX [EXCLUDED-REGEX]]
+	[ -f "$out/$1" ] || { echo "n/a"; return; }
+	llvm-nm -S -C --defined-only "$out/$1" | python3 -c '
+import re, sys
+pat, skip = re.compile(sys.argv[1]), re.compile(sys.argv[2])
+total = 0
+for line in sys.stdin:
+    f = line.rstrip("\n").split(" ", 3)
+    if len(f) == 4 and f[2] in ("t", "T") and pat.search(f[3]) and not skip.search(f[3]):
+        total += int(f[1], 16)
+print(total)' "${2:-.}" "${3:-^$}"
+}
+rdb='kernel::pci::endpoint::doorbell|^pci_epf_(alloc|free)_doorbell'
+rtests='::tests::|core::panicking::assert_failed'
+# The Rust-only API on top (for Rust functions): Doorbells, DoorbellMsg,
+# DoorbellIrq, alloc_doorbell() and what only they use.
+rapi="$rtests|Doorbells|DoorbellMsg|DoorbellIrq|RequestGuard|doorbell::alloc_doorbell\$|fmt::Debug"
+{
+	echo "SIZE epf_text $(text_o "$oa") $(text_o "$ob")"
+	echo "SIZE epf_nm $(text_nm "$oa") $(text_nm "$ob")"
+	c=$(text_nm drivers/pci/endpoint/pci-ep-msi.o)
+	echo "SIZE db_nm $c $(text_nm rust/kernel.o "$rdb" "$rtests")"
+	echo "SIZE db_capi_nm $c $(text_nm rust/kernel.o "$rdb" "$rapi")"
+} >"$logs/bench.sizes"
+
+python3 - "$raw" "$logs/bench.sizes" "$fa" "$fb" "$oa" "$ob" "$rounds" <<'PY' | tee "$logs/bench.table"
+import statistics, sys
+raw, sizes, fa, fb, oa, ob, rounds = sys.argv[1:]
+data = {}
+modes = []
+for line in open(raw):
+    _, mode, col, rnd, metric, value = line.split()
+    if mode not in modes:
+        modes.append(mode)
+    data.setdefault((mode, metric), {}).setdefault(col, []).append(float(value))
+
+# (key, label, optional): the EP-side rows come from the function's own rate
+# log line and are left out if it logs none.
+labels = [("doorbell", "doorbell round trips/s", False)]
+for op in ("read", "write", "copy"):
+    for size, sz in (("4k", "4 KiB"), ("64k", "64 KiB"), ("1m", "1 MiB")):
+        for dma, d in (("", ""), ("_dma", " DMA")):
+            labels.append((f"{op}_{size}{dma}", f"{op.upper()} {sz}{d} MB/s", False))
+            labels.append((f"{op}_{size}{dma}_ep", f"  EP side (function's rate line) MB/s", True))
+labels.append(("alloc_free", "alloc_doorbell+free ns (lower is better)", False))
+
+print(f"make bench: um-bench kernel (no checkers), medians of {rounds} repetitions")
+print(f"  C column: {fa}, Rust column: {fb} (platform/bench.conf)")
+print("  alloc_doorbell+free: pci-ep-msi.c vs kernel::pci::endpoint::doorbell")
+print(f"{'mode':<9} {'metric':<42} {'C':>10} {'Rust':>10} {'Rust/C':>7}  n")
+def fmt(v):
+    return f"{v:.3f}" if v < 10 else f"{v:.1f}"
+
+short = False
+for mode in modes:
+    for key, label, optional in labels:
+        cols = data.get((mode, key), {})
+        c, r = cols.get("C", cols.get("A", [])), cols.get("Rust", cols.get("B", []))
+        if optional and not c and not r:
+            continue
+        if optional and (not c or not r):
+            # Only one of the functions logs rate lines: nothing to compare.
+            fc = fmt(statistics.median(c)) if c else "n/a"
+            fr = fmt(statistics.median(r)) if r else "n/a"
+            print(f"{mode:<9} {label:<42} {fc:>10} {fr:>10}")
+            continue
+        if not c or not r:
+            print(f"{mode:<9} {label:<42} {'missing':>10}")
+            short = True
+            continue
+        mc, mr = statistics.median(c), statistics.median(r)
+        ratio = f"{mr / mc:.3f}" if mc else "n/a"
+        n = min(len(c), len(r))
+        short |= n < int(rounds)
+        print(f"{mode:<9} {label:<42} {fmt(mc):>10} {fmt(mr):>10} {ratio:>7}  {n}")
+
+print()
+print(f"{'text size (bytes)':<52} {'C':>10} {'Rust':>10} {'Rust/C':>7}")
+names = {
+    "epf_text": f"function object, code sections (llvm-size -A)",
+    "epf_nm": f"function object, text symbols (nm -S)",
+    "db_nm": "doorbell allocator, text symbols (nm -S)",
+    "db_capi_nm": "  of it behind pci_epf_alloc_doorbell()/free",
+}
+for line in open(sizes):
+    _, key, c, r = line.split()
+    ratio = f"{int(r) / int(c):.3f}" if c.isdigit() and r.isdigit() and int(c) else "n/a"
+    print(f"{names[key]:<52} {c:>10} {r:>10} {ratio:>7}")
+print(f"  function objects: C {oa}, Rust {ob}")
+print("  doorbell allocator: C drivers/pci/endpoint/pci-ep-msi.o; Rust the symbols of")
+print("  kernel::pci::endpoint::doorbell (no KUnit tests) and pci_epf_*_doorbell* in")
+print("  rust/kernel.o, then without the Rust-only API (Doorbells, DoorbellMsg, DoorbellIrq)")
+if short:
+    print("bench: some measurements are missing; see logs/bench.*.log")
+    sys.exit(1)
+PY
+prc=${PIPESTATUS[0]}
+echo "raw per-repetition numbers: logs/bench.raw; console logs: logs/bench.<mode>.log" >&2
+[ $fail = 0 ] && [ "$prc" = 0 ]

@@ -1,0 +1,153 @@
+# SPDX-License-Identifier: GPL-2.0
+# `make bench`, inside the um-bench kernel (no checkers).  Not in the matrix:
+# platform/bench.sh boots it once per doorbell mode.
+#
+# Two pci-epf-test compatible functions, bench_a=NAME and bench_b=NAME on the
+# kernel command line (columns A and B), are bound alternately to the loopback
+# controller with the same configfs parameters and measured from the RC side
+# with epbench (platform/tools/epbench.c); then the doorbell allocator
+# benchmark function pci_epf_dbbench times alloc+free of one doorbell with the
+# C and the Rust implementation.  Each measurement is one line
+#   BENCH <mode> <A|B|C|Rust> <round> <metric> <value>
+# which the host side turns into medians.  Nothing here judges a timing; the
+# TAP lines only check that every step worked.
+#
+# Kernel command line: bench_a, bench_b, bench_rounds (default 5),
+# doorbell=msi|embedded (the mode of the devicetree, checked).
+. /lib/eptest.sh
+
+a=${bench_a:-pci_epf_test}
+b=${bench_b:-pci_epf_test}
+rounds=${bench_rounds:-5}
+mode=${doorbell:-msi}
+dbn=${bench_dbn:-5000}
+dev=/dev/pci-endpoint-test.0
+epc=$(ls "$CFS/controllers" | head -1)
+dbb=/sys/kernel/debug/pci_epf_dbbench/run
+
+tap_plan 5
+echo "# bench: mode $mode, A = $a, B = $b, $rounds rounds, controller $epc"
+
+for f in "$a" "$b" pci_epf_dbbench; do
+	[ -d "$CFS/functions/$f" ] || { not_ok "function $f is registered"; exit 1; }
+done
+ok "functions $a, $b and pci_epf_dbbench are registered"
+
+# make_fn COLUMN FUNCTION: the function instance of a column, same parameters
+# for both columns.
+make_fn() {
+	fn=$CFS/functions/$2/bench$1
+	mkdir "$fn" && cfs_write 0x104c "$fn/vendorid" && cfs_write 0xb500 "$fn/deviceid" &&
+		cfs_write 32 "$fn/msi_interrupts" "$fn/msix_interrupts"
+}
+if make_fn A "$a" && make_fn B "$b"; then
+	ok "configfs: benchA ($a) and benchB ($b) created and configured"
+else
+	not_ok "configfs: function instances created and configured"; exit 1
+fi
+
+wait_dev() { # present|absent: the host device follows the link within 5 s
+	i=0
+	while [ $i -lt 50 ]; do
+		if [ "$1" = present ]; then [ -e $dev ] && return 0
+		else [ -e $dev ] || return 0; fi
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+bind() { # FUNCTION-DIR
+	ln -s "$1" "$CFS/controllers/$epc/" && cfs_write 1 "$CFS/controllers/$epc/start" &&
+		wait_dev present
+}
+unbind() { # FUNCTION-DIR
+	cfs_write 0 "$CFS/controllers/$epc/start" && wait_dev absent &&
+		rm "$CFS/controllers/$epc/$(basename "$1")"
+}
+
+# ep_rate: median of the "Rate: N KB/s" lines the function logged since the
+# last "dmesg -c", in MB/s; nothing if it logged none.
+ep_rate() {
+	dmesg | sed -n 's/.* => Size: .* Rate: \([0-9]*\) KB\/s.*/\1/p' | sort -n >/tmp/rates
+	n=$(wc -l </tmp/rates)
+	[ "$n" -gt 0 ] || return 0
+	v=$(sed -n "$(( (n + 1) / 2 ))p" /tmp/rates)
+	echo "$((v / 1000)).$(printf '%03d' $((v % 1000)))"
+}
+
+# measure MODE COLUMN ROUND: every RC-side metric once, and the function's
+# own rate line for the transfers.
+measure() {
+	v=$(epbench doorbell 40) || return 1
+	echo "BENCH $1 $2 $3 doorbell ${v%% *}"
+	for op in read write copy; do
+		for size in 4k 64k 1m; do
+			for dma in "" dma; do
+				m=${op}_$size${dma:+_dma}
+				dmesg -c >/dev/null
+				v=$(epbench $op $size 20 $dma) || return 1
+				echo "BENCH $1 $2 $3 $m ${v%% *}"
+				v=$(ep_rate)
+				[ -z "$v" ] || echo "BENCH $1 $2 $3 ${m}_ep $v"
+			done
+		done
+	done
+}
+
+failed=""
+r=1
+while [ $r -le "$rounds" ]; do
+	# Alternate which column goes first.
+	if [ $((r % 2)) = 1 ]; then order="A B"; else order="B A"; fi
+	for col in $order; do
+		[ $col = A ] && f=$a || f=$b
+		fn=$CFS/functions/$f/bench$col
+		if ! bind "$fn"; then failed="$failed bind:$col:$r"; break 2; fi
+		measure "$mode" $col $r || failed="$failed measure:$col:$r"
+		if ! unbind "$fn"; then failed="$failed unbind:$col:$r"; break 2; fi
+	done
+	r=$((r + 1))
+done
+if [ -z "$failed" ]; then
+	ok "RC side: $rounds rounds of A and B measured"
+else
+	not_ok "RC side: measurements failed:$failed" "$(dmesg | tail -20)"
+fi
+
+# Doorbell allocator: C vs Rust implementation on the same function.
+fn=$CFS/functions/pci_epf_dbbench/dbbench
+failed=""
+if mkdir "$fn" && ln -s "$fn" "$CFS/controllers/$epc/"; then
+	# One untimed run of each first.
+	for impl in c rust; do echo "$impl 100" >$dbb || failed="$failed warmup:$impl"; done
+	r=1
+	while [ $r -le "$rounds" ]; do
+		if [ $((r % 2)) = 1 ]; then order="c rust"; else order="rust c"; fi
+		for impl in $order; do
+			if echo "$impl $dbn" >$dbb; then
+				set -- $(cat $dbb)
+				[ "$4" = "$mode" ] || failed="$failed kind:$impl:$4"
+				[ $impl = c ] && col=C || col=Rust
+				echo "BENCH $mode $col $r alloc_free $3"
+			else
+				failed="$failed run:$impl:$r"
+			fi
+		done
+		r=$((r + 1))
+	done
+	rm "$CFS/controllers/$epc/dbbench" && rmdir "$fn" || failed="$failed teardown"
+else
+	failed="bind"
+fi
+if [ -z "$failed" ]; then
+	ok "doorbell allocator: $rounds rounds of C and Rust ($mode doorbells)"
+else
+	not_ok "doorbell allocator:$failed" "$(dmesg | tail -20)"
+fi
+
+if rmdir "$CFS/functions/$a/benchA" "$CFS/functions/$b/benchB"; then
+	ok "torn down"
+else
+	not_ok "torn down"
+fi
+tap_done
