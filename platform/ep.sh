@@ -67,7 +67,7 @@ test)
 run)
 	setup; assemble; build um
 	in_root /bin/bash "$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" \
-		"${EPDB_LOGS:-$REPO_DIR/logs}" "${EPDB_RUN:-epf-test-msi}"
+		"${EPDB_LOGS:-$REPO_DIR/logs}" "${EPDB_RUN:-rs-epf-test-msi}"
 	;;
 bench)
 	# Checkers off; same endpoint functions and drivers as um (um.config).

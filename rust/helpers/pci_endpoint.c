@@ -2,6 +2,7 @@
 
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
+#include <linux/io.h>
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
 #include <linux/of_irq.h>
@@ -42,3 +43,20 @@ rust_helper_of_msi_map_get_device_domain(struct device *dev, u32 id,
 	return of_msi_map_get_device_domain(dev, id, bus_token);
 }
 #endif
+
+/*
+ * memcpy_fromio() and memcpy_toio() are macros on some architectures; these
+ * names do not collide with the bindings of the functions where they are not.
+ */
+__rust_helper void rust_helper_rust_memcpy_fromio(void *to,
+						  const void __iomem *from,
+						  size_t count)
+{
+	memcpy_fromio(to, from, count);
+}
+
+__rust_helper void rust_helper_rust_memcpy_toio(void __iomem *to,
+						const void *from, size_t count)
+{
+	memcpy_toio(to, from, count);
+}

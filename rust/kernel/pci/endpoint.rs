@@ -22,11 +22,13 @@ use crate::{
     prelude::*, //
 };
 
+mod cfs;
 mod controller;
 #[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL)]
 pub mod doorbell;
 mod driver;
 mod function;
+pub mod poll;
 
 pub use self::controller::{
     AuxResource,
@@ -51,6 +53,10 @@ pub use self::function::{
     HeaderInfo,
     InterruptPin,
     Retarget, //
+};
+pub use self::poll::{
+    PollNext,
+    PollWaker, //
 };
 
 /// Returns the `EOPNOTSUPP` error, which the C endpoint core uses for missing controller

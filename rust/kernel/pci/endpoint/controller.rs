@@ -10,6 +10,11 @@ use super::{
     Function,
     Header, //
 };
+#[cfg(CONFIG_DMA_ENGINE)]
+use crate::dmaengine::{
+    Channel,
+    DmaBuffer, //
+};
 use crate::{
     bindings,
     device,
@@ -126,6 +131,15 @@ impl<'a> Controller<'a> {
         unsafe { device::Device::from_raw((*self.as_raw()).dev.parent) }
     }
 
+    /// Returns the parent device of the controller in the [`Bound`](device::Bound) context, for
+    /// DMA allocations and DMA engine channels.
+    pub fn dma_device(&self) -> &'a device::Device<device::Bound> {
+        // SAFETY: By the type invariants `self.epc` is valid for `'a`. Controllers are created by
+        // their parent's driver (`devm_pci_epc_create()`) and destroyed by devres when it unbinds,
+        // so a controller that is still valid has a parent that is bound.
+        unsafe { device::Device::from_raw((*self.as_raw()).dev.parent) }
+    }
+
     pub(crate) fn raw_features(&self) -> Option<&'a bindings::pci_epc_features> {
         let (epc, func_no, vfunc_no) = self.raw_parts();
 
@@ -176,6 +190,36 @@ impl<'a> Controller<'a> {
         to_result(unsafe {
             bindings::pci_epc_set_msix(epc, func_no, vfunc_no, count, bar.as_raw(), offset)
         })
+    }
+
+    /// Returns the number of MSI vectors the host enabled, see `pci_epc_get_msi()`; 0 if MSI
+    /// is not enabled or the controller cannot tell.
+    pub fn msi_count(&self) -> u16 {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+
+        // SAFETY: `epc` is a valid controller.
+        let count = unsafe { bindings::pci_epc_get_msi(epc, func_no, vfunc_no) };
+        u16::try_from(count).unwrap_or(0)
+    }
+
+    /// Returns the number of MSI-X vectors the host enabled, see `pci_epc_get_msix()`; 0 if
+    /// MSI-X is not enabled or the controller cannot tell.
+    pub fn msix_count(&self) -> u16 {
+        let (epc, func_no, vfunc_no) = self.raw_parts();
+
+        // SAFETY: `epc` is a valid controller.
+        let count = unsafe { bindings::pci_epc_get_msix(epc, func_no, vfunc_no) };
+        u16::try_from(count).unwrap_or(0)
+    }
+
+    /// Returns whether the controller aligns outbound addresses itself (`align_addr`), so that
+    /// [`Controller::mem_map`] accepts unaligned host addresses.
+    pub fn aligns_addresses(&self) -> bool {
+        // SAFETY: `epc` is valid; `ops` is set at creation and constant.
+        unsafe {
+            let ops = (*self.as_raw()).ops;
+            !ops.is_null() && (*ops).align_addr.is_some()
+        }
     }
 
     /// Raises an interrupt on the host, see `pci_epc_raise_irq()`.
@@ -600,6 +644,43 @@ impl Mapping<'_> {
         Ok(unsafe { self.map.virt_addr.cast::<u8>().add(offset).cast() })
     }
 
+    fn io_range(&self, offset: usize, len: usize) -> Result<*mut c_void> {
+        if offset.checked_add(len).ok_or(EINVAL)? > self.map.pci_size {
+            return Err(EINVAL);
+        }
+
+        // SAFETY: `offset + len <= pci_size`, so the address stays within the mapping.
+        Ok(unsafe { self.map.virt_addr.cast::<u8>().add(offset).cast() })
+    }
+
+    /// Copies host memory at `offset` into `buf`, see `memcpy_fromio()`.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the range is out of bounds.
+    pub fn read_into(&self, offset: usize, buf: &mut [u8]) -> Result {
+        let addr = self.io_range(offset, buf.len())?;
+
+        // SAFETY: `addr` is valid for `buf.len()` bytes of MMIO within the mapping; `buf` is
+        // valid for writes.
+        unsafe { bindings::rust_memcpy_fromio(buf.as_mut_ptr().cast(), addr, buf.len()) };
+        Ok(())
+    }
+
+    /// Copies `buf` to host memory at `offset`, see `memcpy_toio()`.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the range is out of bounds.
+    pub fn write_from(&self, offset: usize, buf: &[u8]) -> Result {
+        let addr = self.io_range(offset, buf.len())?;
+
+        // SAFETY: `addr` is valid for `buf.len()` bytes of MMIO within the mapping; `buf` is
+        // valid for reads.
+        unsafe { bindings::rust_memcpy_toio(addr, buf.as_ptr().cast(), buf.len()) };
+        Ok(())
+    }
+
     /// Reads the 32-bit value at `offset` of the host memory, see `readl()`.
     ///
     /// # Errors
@@ -623,6 +704,75 @@ impl Mapping<'_> {
         // SAFETY: `addr` is a valid, aligned MMIO address within the mapping.
         unsafe { bindings::writel(value, addr) };
         Ok(())
+    }
+}
+
+#[cfg(CONFIG_DMA_ENGINE)]
+impl Mapping<'_> {
+    fn window(&self, offset: usize, len: usize) -> Result<crate::dma::DmaAddress> {
+        if len == 0 || offset.checked_add(len).ok_or(EINVAL)? > self.map.pci_size {
+            return Err(EINVAL);
+        }
+
+        // CAST: The window is a physical address range, `offset` is within it.
+        Ok(self.map.phys_addr + offset as crate::dma::DmaAddress)
+    }
+
+    /// Copies `len` bytes of host memory at `offset` into `buf` at `buf_offset` with the
+    /// memory-to-memory DMA channel `chan`, waiting at most `timeout_ms`.
+    ///
+    /// Like C endpoint functions, the physical address of the outbound window is used as DMA
+    /// address, which assumes the DMA engine is not behind an IOMMU.
+    pub fn dma_read(
+        &self,
+        chan: &Channel,
+        offset: usize,
+        buf: &mut DmaBuffer,
+        buf_offset: usize,
+        len: usize,
+        timeout_ms: u32,
+    ) -> Result {
+        let src = self.window(offset, len)?;
+        let dst = buf.dma_range(buf_offset, len)?;
+
+        // SAFETY: `dst` is in `buf`, which is borrowed mutably for the transfer; `src` is in the
+        // outbound window of this mapping, which lives until the transfer is over.
+        unsafe { chan.memcpy(dst, src, len) }?.run(timeout_ms)
+    }
+
+    /// Copies `len` bytes of `buf` at `buf_offset` to host memory at `offset` with the
+    /// memory-to-memory DMA channel `chan`, see [`Mapping::dma_read`].
+    pub fn dma_write(
+        &self,
+        chan: &Channel,
+        offset: usize,
+        buf: &mut DmaBuffer,
+        buf_offset: usize,
+        len: usize,
+        timeout_ms: u32,
+    ) -> Result {
+        let dst = self.window(offset, len)?;
+        let src = buf.dma_range(buf_offset, len)?;
+
+        // SAFETY: `dst` is in the outbound window of this mapping; `src` is in `buf`, which is
+        // borrowed for the transfer.
+        unsafe { chan.memcpy(dst, src, len) }?.run(timeout_ms)
+    }
+
+    /// Copies `len` bytes of host memory from the start of this mapping to the start of `dst`
+    /// with the memory-to-memory DMA channel `chan`, see [`Mapping::dma_read`].
+    pub fn dma_copy_to(
+        &self,
+        dst: &Mapping<'_>,
+        chan: &Channel,
+        len: usize,
+        timeout_ms: u32,
+    ) -> Result {
+        let src = self.window(0, len)?;
+        let dst = dst.window(0, len)?;
+
+        // SAFETY: Both addresses are in outbound windows that live until the transfer is over.
+        unsafe { chan.memcpy(dst, src, len) }?.run(timeout_ms)
     }
 }
 

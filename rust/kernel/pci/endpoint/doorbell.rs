@@ -1059,6 +1059,84 @@ impl<'a> Doorbells<'a> {
     }
 }
 
+impl<'a> Doorbells<'a> {
+    /// Requests the interrupt of doorbell `index` with a threaded handler, like
+    /// [`Doorbells::request_threaded_irq`], and keeps the doorbells in the returned object.
+    ///
+    /// Unlike [`DoorbellIrq`], which borrows the doorbells, the result owns them, so a driver can
+    /// store it in its binding. Dropping it frees the interrupt and then the doorbells.
+    ///
+    /// # Errors
+    ///
+    /// As [`Doorbells::request_threaded_irq`]; the doorbells are freed on error.
+    pub fn into_threaded_irq<H: irq::ThreadedHandler + 'static>(
+        self,
+        index: usize,
+        flags: irq::Flags,
+        name: &'static CStr,
+        handler: impl PinInit<H, Error> + 'a,
+    ) -> impl PinInit<RequestedDoorbells<'a, irq::ThreadedRegistration<H>>, Error> + 'a {
+        pin_init::pin_init_scope(move || {
+            let msg = self.msgs.get(index).ok_or(EINVAL)?;
+            let irq = msg.irq.ok_or(ENXIO)?;
+            let flags = msg.irq_flags() | flags;
+            let func: &'a super::Function<device::Bound> = self.epc.function();
+
+            // SAFETY: `irq` was allocated as a doorbell of this function. It stays allocated
+            // while the returned object exists: its registration is dropped (and the interrupt
+            // freed) before its doorbells.
+            let request = unsafe { IrqRequest::new(func.as_ref(), irq) };
+
+            Ok(try_pin_init!(RequestedDoorbells {
+                doorbells: self,
+                index,
+                registration <- irq::ThreadedRegistration::new(request, flags, name, handler),
+            }))
+        })
+    }
+}
+
+/// Doorbells with the requested interrupt of one of them, see [`Doorbells::into_threaded_irq`].
+#[pin_data]
+pub struct RequestedDoorbells<'a, R> {
+    // Declared before `doorbells`: the interrupt is freed before the doorbells.
+    #[pin]
+    registration: R,
+    doorbells: Doorbells<'a>,
+    index: usize,
+}
+
+impl<'a, R> RequestedDoorbells<'a, R> {
+    /// Returns the doorbells.
+    pub fn doorbells(&self) -> &Doorbells<'a> {
+        &self.doorbells
+    }
+
+    /// Returns the interrupt registration.
+    pub fn registration(&self) -> &R {
+        &self.registration
+    }
+
+    /// Returns the index of the doorbell whose interrupt is requested.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Returns the description of the doorbell whose interrupt is requested.
+    pub fn msg(&self) -> &DoorbellMsg {
+        &self.doorbells.msgs[self.index]
+    }
+
+    /// Returns the address/data pair the host must write to ring the doorbell.
+    pub fn message(&self) -> Message {
+        match self.doorbells.msgs[self.index].message {
+            Some(message) => message,
+            // The MSI controller wrote the message when the interrupt was requested.
+            None => Message::from_raw(&self.doorbells.storage.read(self.index).msg),
+        }
+    }
+}
+
 impl Drop for Doorbells<'_> {
     fn drop(&mut self) {
         if self.requested.load(Relaxed) != 0 {

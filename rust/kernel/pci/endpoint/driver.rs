@@ -5,7 +5,13 @@
 //! C header: [`include/linux/pci-epf.h`](srctree/include/linux/pci-epf.h)
 
 use super::{
+    cfs::CfsBarSizes,
     function::FunctionState,
+    poll::{
+        PollNext,
+        PollWork, //
+    },
+    BarNo,
     Controller,
     Function,
     Header, //
@@ -25,6 +31,10 @@ use crate::{
     },
     prelude::*,
     sync::Mutex,
+    time::{
+        msecs_to_jiffies,
+        Jiffies, //
+    },
     types::Opaque,
     ThisModule, //
 };
@@ -120,9 +130,12 @@ impl<T: Driver> Adapter<T> {
     const OPS: bindings::pci_epf_ops = bindings::pci_epf_ops {
         bind: Some(Self::bind_callback),
         unbind: Some(Self::unbind_callback),
-        // TODO: Function specific configfs attributes need a configfs group that the EPF core
-        // can attach as a default group, which `kernel::configfs` cannot create yet.
-        add_cfs: None,
+        // Only the BAR sizes are supported as function specific attributes, see `cfs`.
+        add_cfs: if T::BAR_SIZES.is_some() {
+            Some(Self::add_cfs_callback)
+        } else {
+            None
+        },
     };
 
     const EVENT_OPS: bindings::pci_epc_event_ops = bindings::pci_epc_event_ops {
@@ -217,6 +230,12 @@ impl<T: Driver> Adapter<T> {
             return;
         };
 
+        // The poll work cannot run `Driver::poll` while `epf->lock` is held and the binding is
+        // gone from the slot; wait for a run that is trying to take the lock and stop it.
+        if let Some(poll) = &data.state.poll {
+            poll.cancel_sync();
+        }
+
         // SAFETY: `unbind` runs before the function is unlinked, so the link is stable until the
         // binding, the only user of the controller handle, is dropped below.
         match unsafe { Controller::new(func, &data.get_ref().state) } {
@@ -249,20 +268,41 @@ impl<T: Driver> Adapter<T> {
             let id = unsafe { &*id.cast::<DeviceId>() };
             let info = T::ID_TABLE.info(id.index());
 
+            let poll = if T::HAS_POLL {
+                // SAFETY: `epf` is a function of this driver; `remove_callback()` shuts the work
+                // down before the function is released, and so does the error path below.
+                Some(unsafe { PollWork::new(epf, Self::poll_callback) }?)
+            } else {
+                None
+            };
+            let cfs = T::BAR_SIZES
+                .as_ref()
+                .map(|sizes| CfsBarSizes::new(epf, sizes));
+
+            let state = FunctionState::with(poll.clone(), cfs);
+
             // SAFETY: `epf` is valid for the duration of this callback.
             let _guard = unsafe { Self::epf_lock(epf) }.lock();
 
-            func.as_ref()
+            let ret = func
+                .as_ref()
                 .set_drvdata::<DriverData<'_, T>>(try_pin_init!(DriverData {
                     binding: UnsafeCell::new(None),
-                    state: FunctionState::new(),
+                    state,
                     data <- T::probe(func, info),
-                }))?;
+                }));
+
+            if let Err(e) = ret {
+                if let Some(poll) = poll {
+                    poll.shutdown();
+                }
+                return Err(e);
+            }
 
             // SAFETY: `epf` is valid; `epf->lock` is held, which serializes against the EPC event
             // notifiers. The header is `'static`.
             unsafe {
-                if let Some(header) = T::HEADER {
+                if let Some(header) = T::header() {
                     (*epf).header = header.as_raw();
                 }
                 (*epf).event_ops = &Self::EVENT_OPS;
@@ -286,7 +326,7 @@ impl<T: Driver> Adapter<T> {
             // SAFETY: `epf` is valid and `epf->lock` is held.
             unsafe {
                 (*epf).event_ops = ptr::null();
-                if let Some(header) = T::HEADER {
+                if let Some(header) = T::header() {
                     if (*epf).header == header.as_raw() {
                         (*epf).header = ptr::null_mut();
                     }
@@ -298,6 +338,11 @@ impl<T: Driver> Adapter<T> {
             //
             // SAFETY: `epf` is valid, its driver is this driver, and `epf->lock` is held.
             if let Some((bound, data)) = unsafe { Self::locked_data(epf) } {
+                // The poll work must never run again: the driver data goes away below.
+                if let Some(poll) = &data.state.poll {
+                    poll.shutdown();
+                }
+
                 // SAFETY: `epf->lock` is held and `data` is the driver data of `bound`.
                 unsafe { Self::unbind_locked(bound, data) };
             }
@@ -408,6 +453,55 @@ impl<T: Driver> Adapter<T> {
     extern "C" fn link_down_callback(epf: *mut bindings::pci_epf) -> c_int {
         // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
         unsafe { Self::with_binding(epf, |ctrl, data, binding| T::link_down(ctrl, data, binding)) }
+    }
+
+    /// Runs one poll of the poll work, see the [`poll`](super::poll) module.
+    ///
+    /// # Safety
+    ///
+    /// `epf` must be a valid function of this driver.
+    unsafe fn poll_callback(epf: *mut bindings::pci_epf) -> Option<Jiffies> {
+        // SAFETY: `epf` is valid by the safety requirements.
+        let lock = unsafe { Self::epf_lock(epf) };
+
+        // Never block on the lock: its holder may be waiting for this work to finish.
+        let Some(_guard) = lock.try_lock() else {
+            return Some(1);
+        };
+
+        let mut next = PollNext::Stop;
+
+        // SAFETY: `epf` is a valid function of this driver and `epf->lock` is held.
+        unsafe {
+            Self::with_binding(epf, |ctrl, data, binding| {
+                next = T::poll(ctrl, data, binding);
+                Ok(())
+            })
+        };
+
+        match next {
+            PollNext::After(ms) => Some(msecs_to_jiffies(ms).max(1)),
+            PollNext::Stop => None,
+        }
+    }
+
+    extern "C" fn add_cfs_callback(
+        epf: *mut bindings::pci_epf,
+        _group: *mut bindings::config_group,
+    ) -> *mut bindings::config_group {
+        // SAFETY: The EPF core calls `add_cfs` with a valid `epf` of this driver and `epf->lock`
+        // held.
+        let Some((_, data)) = (unsafe { Self::locked_data(epf) }) else {
+            return ptr::null_mut();
+        };
+
+        match &data.get_ref().state.cfs {
+            // SAFETY: The state lives in the pinned driver data, which outlives the group: the
+            // function's configfs directory, with this group, is removed before the function is
+            // released and its driver data dropped. `add_cfs` is called once per function.
+            Some(cfs) => unsafe { cfs.init_group() },
+            None => ptr::null_mut(),
+        }
     }
 
     extern "C" fn bus_master_enable_callback(epf: *mut bindings::pci_epf) -> c_int {
@@ -554,7 +648,10 @@ macro_rules! pci_epf_device_table {
 ///     type Data<'bound> = Self;
 ///     type Binding<'epc> = MyBinding<'epc>;
 ///     const ID_TABLE: endpoint::IdTable<Self::IdInfo> = &EPF_TABLE;
-///     const HEADER: Option<&'static Header> = Some(&HEADER);
+///
+///     fn header() -> Option<&'static Header> {
+///         Some(&HEADER)
+///     }
 ///
 ///     fn probe<'bound>(
 ///         _func: &'bound endpoint::Function<Core<'_>>,
@@ -616,7 +713,20 @@ pub trait Driver {
     ///
     /// It is installed as the function's header in [`Driver::probe`] so that configfs can edit
     /// it (`vendorid`, `deviceid`, ...). Note that all functions of the driver share it.
-    const HEADER: Option<&'static Header> = None;
+    ///
+    /// This is a function rather than an associated constant because a constant cannot refer to
+    /// a `static` with interior mutability, which a [`Header`] has (configfs edits it).
+    fn header() -> Option<&'static Header> {
+        None
+    }
+
+    /// The default sizes of the BARs, if the functions of this driver have the configfs
+    /// attributes `bar0_size` ... `bar5_size`.
+    ///
+    /// The attributes are created in a group named after the function device below the
+    /// function's configfs directory, like C drivers do with `add_cfs`. The driver reads the
+    /// current values with [`Controller::bar_size`].
+    const BAR_SIZES: Option<[usize; BarNo::COUNT]> = None;
 
     /// Endpoint function driver probe.
     ///
@@ -709,6 +819,26 @@ pub trait Driver {
         this: Pin<&'epc Self::Data<'bound>>,
         binding: Pin<&mut Self::Binding<'epc>>,
     ) -> Result
+    where
+        'bound: 'epc,
+    {
+        let _ = (epc, this, binding);
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Called periodically while the function is bound to a controller, once started with
+    /// [`Controller::schedule_poll`], until it returns [`PollNext::Stop`] or
+    /// [`Controller::cancel_poll`] is called.
+    ///
+    /// It runs on a `WQ_MEM_RECLAIM | WQ_HIGHPRI` workqueue of the function, with `epf->lock`
+    /// held like the events, so it has exclusive access to the binding and never runs
+    /// concurrently with an event or after [`Driver::unbind`]. See the
+    /// [`poll`](super::poll) module.
+    fn poll<'bound, 'epc>(
+        epc: Controller<'epc>,
+        this: Pin<&'epc Self::Data<'bound>>,
+        binding: Pin<&mut Self::Binding<'epc>>,
+    ) -> PollNext
     where
         'bound: 'epc,
     {

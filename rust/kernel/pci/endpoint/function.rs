@@ -5,6 +5,8 @@
 //! C header: [`include/linux/pci-epf.h`](srctree/include/linux/pci-epf.h)
 
 use super::{
+    cfs::CfsBarSizes,
+    poll::PollWork,
     BarNo,
     Controller, //
 };
@@ -14,10 +16,13 @@ use crate::{
     dma::DmaAddress,
     error::to_result,
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Full,
-        Relaxed, //
+    sync::{
+        atomic::{
+            Atomic,
+            Full,
+            Relaxed, //
+        },
+        Arc, //
     },
     types::Opaque, //
 };
@@ -219,7 +224,7 @@ impl HeaderInfo {
 
 /// A standard configuration space header of an endpoint function (`struct pci_epf_header`).
 ///
-/// A driver names the header of its functions in [`Driver::HEADER`](super::Driver::HEADER). The
+/// A driver names the header of its functions in [`Driver::header`](super::Driver::header). The
 /// header is then also the one that configfs edits (`vendorid`, `deviceid`, ... in the function's
 /// directory), so it usually is a `static`, and [`Controller::write_header`] writes its current
 /// values to the controller.
@@ -300,12 +305,22 @@ impl Header {
 pub(crate) struct FunctionState {
     /// One bit per [`BarNo`] that is owned by a live [`BarSpace`].
     bars: Atomic<u32>,
+    /// The poll work, if the driver implements [`Driver::poll`](super::Driver::poll).
+    pub(crate) poll: Option<Arc<PollWork>>,
+    /// The BAR sizes of the configfs `barN_size` attributes, if the driver has them.
+    pub(crate) cfs: Option<CfsBarSizes>,
 }
 
 impl FunctionState {
     pub(crate) fn new() -> Self {
+        Self::with(None, None)
+    }
+
+    pub(crate) fn with(poll: Option<Arc<PollWork>>, cfs: Option<CfsBarSizes>) -> Self {
         Self {
             bars: Atomic::new(0),
+            poll,
+            cfs,
         }
     }
 
@@ -366,6 +381,7 @@ pub struct BarSpace<'a> {
     size: usize,
     set: bool,
     retarget: Option<KBox<Opaque<bindings::pci_epf_bar>>>,
+    submap: Option<KVec<bindings::pci_epf_bar_submap>>,
 }
 
 // SAFETY: All accesses to the memory are volatile and the C functions used by `BarSpace` can be
@@ -433,6 +449,7 @@ impl<'a> Controller<'a> {
             size,
             set: false,
             retarget: None,
+            submap: None,
         })
     }
 }
@@ -502,6 +519,15 @@ impl<'a> BarSpace<'a> {
         self.set = false;
         // The controller no longer refers to the retargeted descriptor.
         self.retarget = None;
+
+        if self.submap.take().is_some() {
+            // SAFETY: The descriptor is owned by `self`; the BAR is cleared, so the controller
+            // does not use the subranges anymore.
+            unsafe {
+                (*self.epf_bar()).submap = core::ptr::null_mut();
+                (*self.epf_bar()).num_submap = 0;
+            }
+        }
     }
 
     /// Aligns `addr` to the size of this BAR, see `pci_epf_align_inbound_addr()`.
@@ -540,6 +566,20 @@ impl<'a> BarSpace<'a> {
     /// [`EINVAL`] if the BAR is not set, [`EBUSY`] if it is already retargeted, or the error of
     /// `pci_epc_set_bar()`.
     pub fn retarget(&mut self, addr: u64) -> Result<Retarget<'_, 'a>> {
+        let offset = self.retarget_to(addr)?;
+
+        Ok(Retarget {
+            space: self,
+            offset,
+        })
+    }
+
+    /// Like [`BarSpace::retarget`], but without a guard: the BAR stays translated to the memory
+    /// that contains `addr` until [`BarSpace::restore`] is called or the BAR is cleared.
+    ///
+    /// Returns the offset of `addr` within the BAR. This suits drivers that keep the BAR
+    /// retargeted across callbacks, as the guard would borrow the [`BarSpace`].
+    pub fn retarget_to(&mut self, addr: u64) -> Result<usize> {
         if !self.set {
             return Err(EINVAL);
         }
@@ -566,10 +606,174 @@ impl<'a> BarSpace<'a> {
         // INVARIANT: The BAR is set to `desc`.
         self.retarget = Some(desc);
 
-        Ok(Retarget {
-            space: self,
-            offset,
-        })
+        Ok(offset)
+    }
+
+    /// Returns whether the BAR is translated to other memory, see [`BarSpace::retarget_to`].
+    pub fn is_retargeted(&self) -> bool {
+        self.retarget.is_some()
+    }
+
+    /// Translates a retargeted BAR back to this memory. Does nothing if it is not retargeted.
+    ///
+    /// # Errors
+    ///
+    /// The error of `pci_epc_set_bar()`; the BAR is then cleared rather than left pointing at
+    /// foreign memory.
+    pub fn restore(&mut self) -> Result {
+        if self.retarget.is_none() {
+            return Ok(());
+        }
+
+        let (epc, func_no, vfunc_no) = self.ctrl.raw_parts();
+
+        // SAFETY: `epc` is the controller of the function; the original descriptor lives inside
+        // the function.
+        let ret = unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, self.epf_bar()) };
+        let ret = to_result(ret);
+
+        if let Err(e) = ret {
+            dev_err!(
+                self.ctrl.function().as_ref(),
+                "Failed to restore BAR {}: {:?}\n",
+                self.bar.index(),
+                e
+            );
+            self.clear_bar();
+            return Err(e);
+        }
+
+        // INVARIANT: The BAR is set to the function's own descriptor again.
+        self.retarget = None;
+        Ok(())
+    }
+
+    /// Lays the BAR out as `subranges` of this memory, see `struct pci_epf_bar_submap`.
+    ///
+    /// Each entry is an `(offset, size)` range of this memory; the host sees them back to back
+    /// from BAR offset 0, and together they must cover the BAR. The BAR must be set; the
+    /// controller must support dynamic inbound and subrange mapping. On failure the previous
+    /// layout is restored.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if a range is outside this memory or the BAR is not set (or retargeted),
+    /// [`ENOMEM`], or the error of `pci_epc_set_bar()` (e.g. `ENOSPC` if the controller lacks
+    /// translation windows).
+    pub fn set_subranges(&mut self, subranges: &[(usize, usize)]) -> Result {
+        if !self.set || self.retarget.is_some() || subranges.is_empty() {
+            return Err(EINVAL);
+        }
+
+        let base = self.dma_addr();
+        let mut map = KVec::with_capacity(subranges.len(), GFP_KERNEL)?;
+
+        for &(offset, size) in subranges {
+            let end = offset.checked_add(size).ok_or(EINVAL)?;
+            if size == 0 || end > self.size {
+                return Err(EINVAL);
+            }
+
+            map.push(
+                bindings::pci_epf_bar_submap {
+                    // CAST: `offset` is within the allocation, which is DMA addressable.
+                    phys_addr: base + offset as DmaAddress,
+                    size,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+
+        let num = u32::try_from(map.len()).map_err(|_| EINVAL)?;
+        self.apply_submap(Some(map), num)
+    }
+
+    /// Removes a layout set by [`BarSpace::set_subranges`], mapping the BAR flat again.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the BAR has no subranges, or the error of `pci_epc_set_bar()` (the
+    /// subranges then stay).
+    pub fn clear_subranges(&mut self) -> Result {
+        if self.submap.is_none() || !self.set {
+            return Err(EINVAL);
+        }
+
+        self.apply_submap(None, 0)
+    }
+
+    /// Returns whether the BAR is laid out in subranges.
+    pub fn has_subranges(&self) -> bool {
+        self.submap.is_some()
+    }
+
+    fn apply_submap(
+        &mut self,
+        mut map: Option<KVec<bindings::pci_epf_bar_submap>>,
+        num: u32,
+    ) -> Result {
+        let desc = self.epf_bar();
+        let ptr = map
+            .as_mut()
+            .map_or(core::ptr::null_mut(), |m| m.as_mut_ptr());
+        let (epc, func_no, vfunc_no) = self.ctrl.raw_parts();
+
+        // SAFETY: `desc` is the descriptor of the BAR, owned by `self`; `ptr` points to `num`
+        // entries (or is NULL with `num == 0`) that stay alive in `self.submap` while the
+        // descriptor refers to them.
+        let (old_ptr, old_num) = unsafe {
+            let old = ((*desc).submap, (*desc).num_submap);
+            (*desc).submap = ptr;
+            (*desc).num_submap = num;
+            old
+        };
+
+        // SAFETY: `epc` is the controller of the function and `desc` a valid descriptor.
+        let ret = to_result(unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, desc) });
+
+        if let Err(e) = ret {
+            // SAFETY: As above; the old entries are still alive in `self.submap`.
+            unsafe {
+                (*desc).submap = old_ptr;
+                (*desc).num_submap = old_num;
+            }
+
+            // SAFETY: As above.
+            let again = unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, desc) };
+            if again != 0 {
+                dev_warn!(
+                    self.ctrl.function().as_ref(),
+                    "Failed to restore the layout of BAR {}\n",
+                    self.bar.index()
+                );
+            }
+
+            return Err(e);
+        }
+
+        // The controller now uses the new entries; the old ones can go.
+        self.submap = map;
+        Ok(())
+    }
+
+    /// Fills `len` bytes at `offset` with `byte`.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the range is out of bounds.
+    pub fn fill(&self, offset: usize, len: usize, byte: u8) -> Result {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if end > self.size {
+            return Err(EINVAL);
+        }
+
+        for i in offset..end {
+            // SAFETY: `i < self.size`, so the access is within the allocation. The host may
+            // access the memory concurrently, hence the volatile access.
+            unsafe { self.addr.cast::<u8>().add(i).write_volatile(byte) };
+        }
+
+        Ok(())
     }
 
     fn check_access(&self, offset: usize) -> Result {
@@ -660,29 +864,8 @@ impl Retarget<'_, '_> {
 
 impl Drop for Retarget<'_, '_> {
     fn drop(&mut self) {
-        let space = &mut *self.space;
-        let (epc, func_no, vfunc_no) = space.ctrl.raw_parts();
-
-        // SAFETY: `epc` is the controller of the function; the original descriptor lives inside
-        // the function.
-        let ret = to_result(unsafe {
-            bindings::pci_epc_set_bar(epc, func_no, vfunc_no, space.epf_bar())
-        });
-
-        if let Err(e) = ret {
-            dev_err!(
-                space.ctrl.function().as_ref(),
-                "Failed to restore BAR {}: {:?}\n",
-                space.bar.index(),
-                e
-            );
-            // Leave the BAR cleared rather than pointing at foreign memory.
-            space.clear_bar();
-            return;
-        }
-
-        // INVARIANT: The BAR is set to the function's own descriptor again.
-        space.retarget = None;
+        // On failure, `restore()` logs and leaves the BAR cleared.
+        let _ = self.space.restore();
     }
 }
 
