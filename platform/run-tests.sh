@@ -32,7 +32,9 @@ if selected kunit; then
 	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$klog" 120 \
 		dtb="$out/dtb/kunit.dtb" kunit.enable=1 kunit.filter_glob="$kglob" \
 		scenario=kunit-kmemleak >"$logs/kunit.boot" 2>&1
-	kunit_report "$klog" $? "$glob" kunit
+	krc=$?
+	grep '^# .*booting again' "$logs/kunit.boot"
+	kunit_report "$klog" $krc "$glob" kunit
 fi
 
 # End-to-end scenarios: one boot each.
@@ -58,6 +60,8 @@ while read -r name script limit args; do
 	bash "$repo/platform/boot.sh" "$klinux" "$initrd" "$log" "$limit" \
 		scenario="$script" $args >"$logs/$name.boot" 2>&1
 	rc=$?
+	# A boot that had to be repeated says so (boot.sh explains why).
+	grep '^# .*booting again' "$logs/$name.boot"
 	# The scenario's own TAP, indented as a subtest.
 	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$log" |
 		grep -E '^ *(ok |not ok |[0-9]+\.\.[0-9]+|#)' | sed 's/^/    /'
