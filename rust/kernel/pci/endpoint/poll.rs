@@ -26,8 +26,14 @@
 //! `dmaengine_synchronize()` flushes the engine's (reclaim) workqueue, which is only allowed
 //! from a reclaim workqueue.
 //!
-//! Interrupt handlers can make the work run immediately with a [`PollWaker`], which may outlive
-//! the binding and the function: once the work is disabled, waking it does nothing.
+//! Interrupt handlers can make the poll run immediately with a [`PollWaker`], which may outlive
+//! the binding and the function: once the work is disabled, waking it does nothing. A wake runs
+//! a second work item, not the periodic one: the periodic run keeps its own schedule, like the
+//! periodic command handler and the separate doorbell interrupt thread of C pci-epf-test. If the
+//! wake moved the periodic run instead, every wake would push the next look at the command
+//! register back by a whole period, and a host that answers the wake with a command (e.g.
+//! DISABLE_DOORBELL after the doorbell completed) would wait one period longer than with C.
+//! Both work items are on the same single-threaded workqueue, so they never run concurrently.
 
 use crate::{
     bindings,
@@ -45,7 +51,8 @@ use core::ptr::NonNull;
 /// What the poll work does after a [`Driver::poll`](super::Driver::poll) call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PollNext {
-    /// Run again after this many milliseconds (at least one jiffy).
+    /// Run again after this many milliseconds (at least one jiffy). After a run started by a
+    /// [`PollWaker`], a periodic run that is already scheduled keeps its time.
     After(Msecs),
     /// Stop until [`Controller::schedule_poll`](super::Controller::schedule_poll) is called.
     Stop,
@@ -64,13 +71,15 @@ pub(crate) type PollFn = unsafe fn(*mut bindings::pci_epf) -> Option<Jiffies>;
 ///
 /// # Invariants
 ///
-/// - `dwork` is initialized with [`poll_work_fn`] as its function.
+/// - `dwork` is initialized with [`poll_work_fn`] as its function, `wake` with [`wake_work_fn`].
 /// - While the work is not disabled, `epf` is a valid function whose driver is the driver `run`
 ///   was instantiated for, and `wq` is a valid workqueue.
 #[pin_data]
 pub(crate) struct PollWork {
     #[pin]
     dwork: Opaque<bindings::delayed_work>,
+    #[pin]
+    wake: Opaque<bindings::work_struct>,
     epf: *mut bindings::pci_epf,
     wq: NonNull<bindings::workqueue_struct>,
     run: PollFn,
@@ -98,7 +107,27 @@ unsafe extern "C" fn poll_work_fn(work: *mut bindings::work_struct) {
     // SAFETY: The work runs, so it is not disabled: by the type invariants `epf` is a valid
     // function of the driver `run` was instantiated for.
     if let Some(delay) = unsafe { (this.run)(this.epf) } {
+        // A wake during the run has queued the wake work, which runs next: the period restarts
+        // here.
         this.queue(delay);
+    }
+}
+
+/// The work function of the wake work of a [`PollWork`].
+///
+/// # Safety
+///
+/// `work` must be the `wake` of a live [`PollWork`].
+unsafe extern "C" fn wake_work_fn(work: *mut bindings::work_struct) {
+    // SAFETY: `work` is the `wake` of a `PollWork`.
+    let this = unsafe { &*crate::container_of!(Opaque::cast_from(work), PollWork, wake) };
+
+    // SAFETY: The work runs, so it is not disabled: by the type invariants `epf` is a valid
+    // function of the driver `run` was instantiated for.
+    if let Some(delay) = unsafe { (this.run)(this.epf) } {
+        // Keep the time of a periodic run that is already scheduled; start the period again
+        // only if there is none (e.g. the poll was stopped).
+        this.queue_unless_pending(delay);
     }
 }
 
@@ -144,13 +173,26 @@ impl PollWork {
                     );
                 }
             }),
+            wake <- Opaque::ffi_init(|slot: *mut bindings::work_struct| {
+                // SAFETY: `slot` is valid for writes; `wake_work_fn` is a valid work function
+                // for this work, see its safety requirements.
+                unsafe {
+                    bindings::init_work_with_key(
+                        slot,
+                        Some(wake_work_fn),
+                        false,
+                        c"pci_epf_poll_wake".as_char_ptr(),
+                        crate::static_lock_class!().as_ptr(),
+                    )
+                };
+            }),
             epf,
             wq,
             run,
         });
 
-        // INVARIANT: `dwork` runs `poll_work_fn`; `epf` is valid by the safety requirements and
-        // `wq` was just allocated.
+        // INVARIANT: `dwork` runs `poll_work_fn`, `wake` runs `wake_work_fn`; `epf` is valid by
+        // the safety requirements and `wq` was just allocated.
         match Arc::pin_init(init, GFP_KERNEL) {
             Ok(this) => Ok(this),
             Err(e) => {
@@ -180,6 +222,33 @@ impl PollWork {
         };
     }
 
+    /// Queues the periodic work after `delay` jiffies unless it is already queued. Does nothing
+    /// once the work is disabled.
+    fn queue_unless_pending(&self, delay: Jiffies) {
+        // SAFETY: As in `queue()`.
+        unsafe {
+            bindings::queue_delayed_work_on(
+                bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
+                self.wq.as_ptr(),
+                self.dwork(),
+                delay,
+            )
+        };
+    }
+
+    /// Queues the wake work. Does nothing once the work is disabled.
+    fn wake(&self) {
+        // SAFETY: `wake` is initialized. If it is disabled, `queue_work_on()` does not touch `wq`;
+        // otherwise `wq` is valid by the type invariants.
+        unsafe {
+            bindings::queue_work_on(
+                bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
+                self.wq.as_ptr(),
+                self.wake.get(),
+            )
+        };
+    }
+
     /// Queues the work after `ms` milliseconds.
     pub(crate) fn schedule(&self, ms: Msecs) {
         self.queue(msecs_to_jiffies(ms));
@@ -190,18 +259,26 @@ impl PollWork {
     /// The work may be queued again afterwards, e.g. by a [`PollWaker`]. May be called with
     /// `epf->lock` held: the work never blocks on that lock.
     pub(crate) fn cancel_sync(&self) {
-        // SAFETY: `dwork` is initialized.
-        unsafe { bindings::cancel_delayed_work_sync(self.dwork()) };
+        // SAFETY: `wake` and `dwork` are initialized. The wake work goes first: a run of it may
+        // queue the periodic work.
+        unsafe {
+            bindings::cancel_work_sync(self.wake.get());
+            bindings::cancel_delayed_work_sync(self.dwork());
+        }
     }
 
     /// Disables the work for good, waits for a running instance and frees the workqueue.
     ///
     /// Must be called exactly once, before the function is released.
     pub(crate) fn shutdown(&self) {
-        // SAFETY: `dwork` is initialized.
-        unsafe { bindings::disable_delayed_work_sync(self.dwork()) };
+        // SAFETY: `wake` and `dwork` are initialized. Once the wake work is disabled, nothing
+        // but the periodic work itself queues the periodic work.
+        unsafe {
+            bindings::disable_work_sync(self.wake.get());
+            bindings::disable_delayed_work_sync(self.dwork());
+        }
 
-        // SAFETY: The work is disabled and not running, so nothing queues on `wq` anymore.
+        // SAFETY: Both works are disabled and not running, so nothing queues on `wq` anymore.
         unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
     }
 }
@@ -217,7 +294,7 @@ impl PollWaker {
     /// Runs the poll work now (or as soon as its current run is over). Callable from any context,
     /// including hard interrupt handlers.
     pub fn wake(&self) {
-        self.0.queue(0);
+        self.0.wake();
     }
 }
 
