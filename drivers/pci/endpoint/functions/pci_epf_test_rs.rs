@@ -69,6 +69,7 @@ use kernel::{
             Features,
             Header,
             HeaderInfo,
+            Mapping,
             PollNext,
             PollWaker, //
         },
@@ -682,36 +683,35 @@ impl<'epc> TestBinding<'epc> {
         );
     }
 
-    /// COMMAND_READ: reads host memory and checks its CRC (host test `PCITEST_WRITE`).
-    fn cmd_read(&mut self, use_dma: bool) -> CmdResult {
-        let (src, size) = self.transfer_args(Reg::SRC_ADDR_LO, Status::SRC_ADDR_INVALID)?;
-        let mut buf = Bounce::alloc(&self.epc, size, use_dma).map_err(|_| Status::default())?;
+    /// Runs `xfer(map, off, len, pci)` over the host range `addr..addr + size` in the chunks the
+    /// outbound windows allow, and returns the time spent in `xfer`.
+    ///
+    /// `invalid` is the status of a range that cannot be mapped, `what` names it in the log.
+    fn for_each_chunk(
+        &self,
+        addr: u64,
+        size: usize,
+        invalid: Status,
+        what: &str,
+        mut xfer: impl FnMut(&Mapping<'_>, usize, usize, u64) -> Result,
+    ) -> core::result::Result<Delta, Status> {
         let mut total = Delta::ZERO;
         let mut off = 0;
 
         while off < size {
-            // CAST: `off < size <= MAX_TRANSFER`; `src + size` does not wrap.
-            let pci = src + off as u64;
+            // CAST: `off < size <= MAX_TRANSFER`; `addr + size` does not wrap.
+            let pci = addr + off as u64;
             let map = self.epc.mem_map(pci, size - off).map_err(|_| {
-                dev_err!(self.dev(), "Failed to map source address\n");
-                Status::SRC_ADDR_INVALID
+                dev_err!(self.dev(), "Failed to map {} address\n", what);
+                invalid
             })?;
             let len = map.pci_size().min(size - off);
             if len == 0 {
-                return Err(Status::SRC_ADDR_INVALID);
+                return Err(invalid);
             }
 
             let start = Instant::<Monotonic>::now();
-            let ret = match (&mut buf, &self.dma) {
-                (Bounce::Dma(b), Some(dma)) if dma.is_private() => dma
-                    .rx()
-                    .slave_single(b, off, len, pci, Direction::DevToMem)
-                    .and_then(|t| t.run(DMA_TIMEOUT_MS)),
-                (Bounce::Dma(b), Some(dma)) => {
-                    map.dma_read(dma.rx(), 0, b, off, len, DMA_TIMEOUT_MS)
-                }
-                (buf, _) => map.read_into(0, &mut buf.as_mut_slice()[off..off + len]),
-            };
+            let ret = xfer(&map, off, len, pci);
             total += start.elapsed();
 
             if let Err(e) = ret {
@@ -720,6 +720,32 @@ impl<'epc> TestBinding<'epc> {
             }
             off += len;
         }
+
+        Ok(total)
+    }
+
+    /// COMMAND_READ: reads host memory and checks its CRC (host test `PCITEST_WRITE`).
+    fn cmd_read(&mut self, use_dma: bool) -> CmdResult {
+        let (src, size) = self.transfer_args(Reg::SRC_ADDR_LO, Status::SRC_ADDR_INVALID)?;
+        let mut buf = Bounce::alloc(&self.epc, size, use_dma).map_err(|_| Status::default())?;
+        let dma = self.dma.as_ref();
+
+        let total = self.for_each_chunk(
+            src,
+            size,
+            Status::SRC_ADDR_INVALID,
+            "source",
+            |map, off, len, pci| match (&mut buf, dma) {
+                (Bounce::Dma(b), Some(dma)) if dma.is_private() => dma
+                    .rx()
+                    .slave_single(b, off, len, pci, Direction::DevToMem)
+                    .and_then(|t| t.run(DMA_TIMEOUT_MS)),
+                (Bounce::Dma(b), Some(dma)) => {
+                    map.dma_read(dma.rx(), 0, b, off, len, DMA_TIMEOUT_MS)
+                }
+                (buf, _) => map.read_into(0, &mut buf.as_mut_slice()[off..off + len]),
+            },
+        )?;
 
         self.print_rate("READ", size, total, use_dma);
 
@@ -738,23 +764,13 @@ impl<'epc> TestBinding<'epc> {
         random::fill_bytes(buf.as_mut_slice());
         self.write(Reg::CHECKSUM, crc32_le(!0, buf.as_slice()));
 
-        let mut total = Delta::ZERO;
-        let mut off = 0;
-
-        while off < size {
-            // CAST: See `cmd_read()`.
-            let pci = dst + off as u64;
-            let map = self.epc.mem_map(pci, size - off).map_err(|_| {
-                dev_err!(self.dev(), "Failed to map destination address\n");
-                Status::DST_ADDR_INVALID
-            })?;
-            let len = map.pci_size().min(size - off);
-            if len == 0 {
-                return Err(Status::DST_ADDR_INVALID);
-            }
-
-            let start = Instant::<Monotonic>::now();
-            let ret = match (&mut buf, &self.dma) {
+        let dma = self.dma.as_ref();
+        let total = self.for_each_chunk(
+            dst,
+            size,
+            Status::DST_ADDR_INVALID,
+            "destination",
+            |map, off, len, pci| match (&mut buf, dma) {
                 (Bounce::Dma(b), Some(dma)) if dma.is_private() => dma
                     .tx
                     .slave_single(b, off, len, pci, Direction::MemToDev)
@@ -763,15 +779,8 @@ impl<'epc> TestBinding<'epc> {
                     map.dma_write(&dma.tx, 0, b, off, len, DMA_TIMEOUT_MS)
                 }
                 (buf, _) => map.write_from(0, &buf.as_slice()[off..off + len]),
-            };
-            total += start.elapsed();
-
-            if let Err(e) = ret {
-                dev_err!(self.dev(), "Data transfer failed: {:?}\n", e);
-                return Err(Status::default());
-            }
-            off += len;
-        }
+            },
+        )?;
 
         self.print_rate("WRITE", size, total, use_dma);
 
