@@ -242,16 +242,32 @@ unsafe impl Sync for Storage {}
 impl Storage {
     /// Allocates `len` entries of the given kind, not exposed in any BAR.
     fn new(len: u16, kind: DoorbellKind) -> Result<Self> {
+        Self::from_fn(len, kind, |_| bindings::pci_epf_doorbell_msg {
+            bar: bindings::pci_barno_NO_BAR,
+            ..Default::default()
+        })
+    }
+
+    /// Allocates `len` entries of the given kind, entry `i` made by `entry(i)`.
+    fn from_fn(
+        len: u16,
+        kind: DoorbellKind,
+        mut entry: impl FnMut(usize) -> bindings::pci_epf_doorbell_msg,
+    ) -> Result<Self> {
         if len == 0 {
             return Err(EINVAL);
         }
 
-        let entry = bindings::pci_epf_doorbell_msg {
-            type_: kind.as_raw(),
-            bar: bindings::pci_barno_NO_BAR,
-            ..Default::default()
-        };
-        let v = KVec::from_elem(entry, len.into(), GFP_KERNEL)?;
+        let mut v = KVec::with_capacity(len.into(), GFP_KERNEL)?;
+        for i in 0..usize::from(len) {
+            let e = bindings::pci_epf_doorbell_msg {
+                type_: kind.as_raw(),
+                ..entry(i)
+            };
+
+            v.push_within_capacity(e).map_err(|_| ENOMEM)?;
+        }
+
         let (ptr, length, capacity) = v.into_raw_parts();
 
         if capacity != length {
@@ -388,6 +404,10 @@ struct Source {
     exposed: Option<BarLocation>,
     irq: Option<u32>,
     data: u32,
+    /// The address the controller writes to ring the doorbell, see [`map_sources`].
+    address: u64,
+    /// The `dma_map_resource()` mapping of the register, if [`map_sources`] made one.
+    iova: Option<(DmaAddress, usize)>,
 }
 
 /// Chooses the auxiliary resources that back `num_db` embedded doorbells.
@@ -396,16 +416,26 @@ struct Source {
 /// doorbell: doorbell `i` is backed by source `i % n` (see [`source_index`]), so that doorbells
 /// are distinct as long as there are enough resources and are replicated beyond that.
 ///
+/// `resources` are the converted resources of the controller; all of them must convert, also
+/// those that are not used. The sources are not mapped yet, see [`map_sources`].
+///
 /// # Errors
 ///
+/// - The error of the first resource that did not convert.
 /// - [`ENODEV`] if there is no doorbell resource.
 /// - [`EINVAL`] if the address of a chosen resource is not 4-byte aligned.
-fn plan_sources(resources: &[AuxResource], num_db: u16) -> Result<KVec<Source>> {
-    let mut sources = KVec::new();
+fn plan_sources<I>(resources: I, num_db: u16) -> Result<KVec<Source>>
+where
+    I: ExactSizeIterator<Item = Result<AuxResource>>,
+{
+    // One allocation: no more sources than resources or doorbells.
+    let mut sources = KVec::with_capacity(resources.len().min(num_db.into()), GFP_KERNEL)?;
 
     for res in resources {
+        let res = res?;
+
         if sources.len() == usize::from(num_db) {
-            break;
+            continue;
         }
 
         if let AuxResourceKind::DoorbellMmio { irq, data } = res.kind {
@@ -415,6 +445,8 @@ fn plan_sources(resources: &[AuxResource], num_db: u16) -> Result<KVec<Source>> 
                     exposed: res.exposed,
                     irq,
                     data,
+                    address: 0,
+                    iova: None,
                 },
                 GFP_KERNEL,
             )?;
@@ -470,22 +502,13 @@ fn dma_to_u64(addr: DmaAddress) -> u64 {
     u64::from(addr)
 }
 
-/// A source together with the address the controller writes to ring it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct MappedSource {
-    source: Source,
-    address: u64,
-    /// The `dma_map_resource()` mapping of the source, if it was mapped.
-    iova: Option<(DmaAddress, usize)>,
-}
-
 /// Returns the C entry for embedded doorbell `index`.
 ///
 /// The mapping of a source is recorded only in the entry of its first doorbell, so that
 /// [`release`] unmaps each mapping exactly once.
-fn embedded_entry(index: usize, sources: &[MappedSource]) -> bindings::pci_epf_doorbell_msg {
+fn embedded_entry(index: usize, sources: &[Source]) -> bindings::pci_epf_doorbell_msg {
     let src = sources[source_index(index, sources.len())];
-    let (bar, offset) = match src.source.exposed {
+    let (bar, offset) = match src.exposed {
         Some(loc) => (loc.bar.as_raw(), loc.offset),
         None => (bindings::pci_barno_NO_BAR, 0),
     };
@@ -497,11 +520,10 @@ fn embedded_entry(index: usize, sources: &[MappedSource]) -> bindings::pci_epf_d
     bindings::pci_epf_doorbell_msg {
         msg: Message {
             address: src.address,
-            data: src.source.data,
+            data: src.data,
         }
         .to_raw(),
         virq: src
-            .source
             .irq
             .and_then(|irq| c_int::try_from(irq).ok())
             .unwrap_or(0),
@@ -514,55 +536,92 @@ fn embedded_entry(index: usize, sources: &[MappedSource]) -> bindings::pci_epf_d
     }
 }
 
-/// A `dma_map_resource()` mapping that is removed on drop unless it is handed over.
-struct ResourceMapping<'a> {
-    dev: &'a device::Device,
-    iova: DmaAddress,
-    size: usize,
-}
+/// Sets the address the controller writes to ring each source, mapping the registers that the
+/// controller does not expose in a BAR (`dma_map_resource()`, for the controller to write).
+///
+/// A doorbell the controller already exposes in a BAR is used at its physical address, which is
+/// what the controller translates the BAR to.
+///
+/// # Errors
+///
+/// [`EIO`] if a register cannot be mapped, [`EINVAL`] if its page window overflows. Nothing is
+/// left mapped then.
+fn map_sources(dev: &device::Device, sources: &mut [Source]) -> Result {
+    for i in 0..sources.len() {
+        let src = &mut sources[i];
 
-impl<'a> ResourceMapping<'a> {
-    /// Maps `size` bytes of MMIO at `phys` for `dev`, for the device to write to.
-    fn new(dev: &'a device::Device, phys: PhysAddr, size: usize) -> Result<Self> {
-        // SAFETY: `dev` is a valid device.
-        let iova = unsafe {
-            bindings::dma_map_resource(
-                dev.as_raw(),
-                phys,
-                size,
-                bindings::dma_data_direction_DMA_FROM_DEVICE,
-                0,
-            )
-        };
-
-        // SAFETY: `dev` is a valid device.
-        if unsafe { bindings::dma_mapping_error(dev.as_raw(), iova) } != 0 {
-            return Err(EIO);
+        if src.exposed.is_some() {
+            src.address = phys_to_u64(src.phys_addr);
+            continue;
         }
 
-        Ok(Self { dev, iova, size })
+        let mapped = page_window(src.phys_addr).and_then(|window| {
+            // SAFETY: `dev` is a valid device.
+            let iova = unsafe {
+                bindings::dma_map_resource(
+                    dev.as_raw(),
+                    window.base,
+                    window.size,
+                    bindings::dma_data_direction_DMA_FROM_DEVICE,
+                    0,
+                )
+            };
+
+            // SAFETY: `dev` is a valid device.
+            if unsafe { bindings::dma_mapping_error(dev.as_raw(), iova) } != 0 {
+                return Err(EIO);
+            }
+
+            Ok((iova, window))
+        });
+
+        match mapped {
+            Ok((iova, window)) => {
+                src.iova = Some((iova, window.size));
+                // CAST: The offset is within a page.
+                src.address = dma_to_u64(iova) + window.offset as u64;
+            }
+            Err(e) => {
+                // SAFETY: The sources before `i` were mapped above and are not used otherwise.
+                unsafe { unmap_sources(dev, &sources[..i]) };
+                return Err(e);
+            }
+        }
     }
 
-    /// Hands the mapping over to a doorbell entry, which [`release`] unmaps.
-    fn into_raw(self) -> (DmaAddress, usize) {
-        let this = ManuallyDrop::new(self);
-        (this.iova, this.size)
+    Ok(())
+}
+
+/// Removes the mappings that [`map_sources`] made.
+///
+/// # Safety
+///
+/// The mappings of `sources` must have been made by [`map_sources`] for `dev`, and must not be
+/// used or unmapped elsewhere.
+unsafe fn unmap_sources(dev: &device::Device, sources: &[Source]) {
+    for (iova, size) in sources.iter().filter_map(|s| s.iova) {
+        // SAFETY: By the safety requirements of this function.
+        unsafe { unmap_resource(dev, iova, size) };
     }
 }
 
-impl Drop for ResourceMapping<'_> {
-    fn drop(&mut self) {
-        // SAFETY: The mapping was created by `dma_map_resource()` for `self.dev`.
-        unsafe {
-            bindings::dma_unmap_resource(
-                self.dev.as_raw(),
-                self.iova,
-                self.size,
-                bindings::dma_data_direction_DMA_FROM_DEVICE,
-                0,
-            )
-        };
-    }
+/// Removes a `dma_map_resource()` mapping of a doorbell register.
+///
+/// # Safety
+///
+/// `iova` and `size` must be a mapping of `dev` made with `dma_map_resource()` for
+/// `DMA_FROM_DEVICE`, which is not used anymore and not unmapped elsewhere.
+unsafe fn unmap_resource(dev: &device::Device, iova: DmaAddress, size: usize) {
+    // SAFETY: By the safety requirements of this function.
+    unsafe {
+        bindings::dma_unmap_resource(
+            dev.as_raw(),
+            iova,
+            size,
+            bindings::dma_data_direction_DMA_FROM_DEVICE,
+            0,
+        )
+    };
 }
 
 /// The MSI write-back callback of the platform MSI domain.
@@ -759,61 +818,29 @@ unsafe fn alloc_embedded(
     // SAFETY: `epc` is valid.
     // CAST: `count` is positive.
     let raw = unsafe { query_aux_resources(epc, func_no, vfunc_no, count as usize) }?;
-    let mut resources = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
-
-    for r in raw.iter() {
-        resources.push(AuxResource::try_from(r)?, GFP_KERNEL)?;
-    }
-
-    let sources = plan_sources(&resources, num_db)?;
+    let mut sources = plan_sources(raw.iter().map(AuxResource::try_from), num_db)?;
 
     // SAFETY: `epc` is valid; its parent is set at creation and outlives it.
     let parent: &device::Device = unsafe { device::Device::from_raw((*epc).dev.parent) };
 
-    let mut mappings = KVec::with_capacity(sources.len(), GFP_KERNEL)?;
-    let mut mapped = KVec::with_capacity(sources.len(), GFP_KERNEL)?;
+    map_sources(parent, &mut sources)?;
 
-    for source in sources.iter() {
-        // A doorbell the controller already exposes in a BAR is used at its physical address,
-        // which is what the controller translates the BAR to.
-        let (address, iova) = match source.exposed {
-            Some(_) => (phys_to_u64(source.phys_addr), None),
-            None => {
-                let window = page_window(source.phys_addr)?;
-                let mapping = ResourceMapping::new(parent, window.base, window.size)?;
-                let iova = (mapping.iova, mapping.size);
+    let published = Storage::from_fn(num_db, DoorbellKind::Embedded, |i| {
+        embedded_entry(i, &sources)
+    })
+    .and_then(|storage| {
+        // SAFETY: `epf` is valid.
+        unsafe { publish(epf, &storage) }?;
+        Ok(storage)
+    });
 
-                mappings.push(mapping, GFP_KERNEL)?;
-                (dma_to_u64(iova.0) + window.offset as u64, Some(iova))
-            }
-        };
-
-        mapped.push(
-            MappedSource {
-                source: *source,
-                address,
-                iova,
-            },
-            GFP_KERNEL,
-        )?;
+    // On success, the entries own the mappings now, see `release()`.
+    if published.is_err() {
+        // SAFETY: The mappings were made above and no entry was published.
+        unsafe { unmap_sources(parent, &sources) };
     }
 
-    let storage = Storage::new(num_db, DoorbellKind::Embedded)?;
-
-    for i in 0..usize::from(num_db) {
-        // SAFETY: The entry exists and the array is not published yet.
-        unsafe { storage.entry(i).write(embedded_entry(i, &mapped)) };
-    }
-
-    // SAFETY: `epf` is valid.
-    unsafe { publish(epf, &storage) }?;
-
-    // The entries own the mappings now.
-    for mapping in mappings {
-        mapping.into_raw();
-    }
-
-    Ok(storage)
+    published
 }
 
 /// Allocates `num_db` doorbells for `epf` with the semantics of `pci_epf_alloc_doorbell()` and
@@ -879,26 +906,21 @@ unsafe fn alloc_raw(epf: *mut bindings::pci_epf, num_db: u16) -> Result<Storage>
 /// - No interrupt of the doorbells may be requested anymore.
 unsafe fn release(epf: *mut bindings::pci_epf, storage: Storage) {
     // SAFETY: `epf` is valid and linked; the parent of the controller outlives it.
-    let parent = unsafe { (*(*epf).epc).dev.parent };
+    let parent: &device::Device = unsafe { device::Device::from_raw((*(*epf).epc).dev.parent) };
 
     match storage.kind() {
         // SAFETY: `parent` is valid; its MSIs are the doorbells, which are not requested anymore.
-        DoorbellKind::Msi => unsafe { bindings::platform_device_msi_free_irqs_all(parent) },
+        DoorbellKind::Msi => unsafe {
+            bindings::platform_device_msi_free_irqs_all(parent.as_raw())
+        },
         DoorbellKind::Embedded => {
             for i in 0..usize::from(storage.len) {
                 let entry = storage.read(i);
 
                 if entry.iova_size != 0 {
-                    // SAFETY: The entry owns this mapping of `parent`, see `embedded_entry()`.
-                    unsafe {
-                        bindings::dma_unmap_resource(
-                            parent,
-                            entry.iova_base,
-                            entry.iova_size,
-                            bindings::dma_data_direction_DMA_FROM_DEVICE,
-                            0,
-                        )
-                    };
+                    // SAFETY: The entry owns this mapping of `parent`, see `embedded_entry()`;
+                    // no interrupt of the doorbells is requested anymore.
+                    unsafe { unmap_resource(parent, entry.iova_base, entry.iova_size) };
                 }
             }
         }
@@ -1344,31 +1366,29 @@ mod tests {
         }
     }
 
-    fn mapped(sources: &[Source]) -> KVec<MappedSource> {
-        let mut v = KVec::new();
-        for (i, s) in sources.iter().enumerate() {
-            let m = match s.exposed {
-                Some(_) => MappedSource {
-                    source: *s,
-                    address: phys_to_u64(s.phys_addr),
-                    iova: None,
-                },
-                None => MappedSource {
-                    source: *s,
-                    address: 0x8000_0000 + (i as u64) * 0x1000,
-                    iova: Some((0x8000_0000 + (i as DmaAddress) * 0x1000, 0x1000)),
-                },
-            };
-            v.push(m, GFP_KERNEL).unwrap();
+    fn plan(resources: &[AuxResource], num_db: u16) -> Result<KVec<Source>> {
+        plan_sources(resources.iter().map(|r| Ok(*r)), num_db)
+    }
+
+    /// Does what [`map_sources`] does, with made-up IOVAs.
+    fn mapped(mut sources: KVec<Source>) -> KVec<Source> {
+        for (i, s) in sources.iter_mut().enumerate() {
+            match s.exposed {
+                Some(_) => s.address = phys_to_u64(s.phys_addr),
+                None => {
+                    s.address = 0x8000_0000 + (i as u64) * 0x1000;
+                    s.iova = Some((0x8000_0000 + (i as DmaAddress) * 0x1000, 0x1000));
+                }
+            }
         }
-        v
+        sources
     }
 
     #[test]
     fn plan_needs_a_doorbell_resource() {
-        assert_eq!(plan_sources(&[], 1).err(), Some(ENODEV));
+        assert_eq!(plan(&[], 1).err(), Some(ENODEV));
         assert_eq!(
-            plan_sources(&[unknown_res(0x1000), unknown_res(0x2000)], 4).err(),
+            plan(&[unknown_res(0x1000), unknown_res(0x2000)], 4).err(),
             Some(ENODEV)
         );
     }
@@ -1381,12 +1401,12 @@ mod tests {
             unknown_res(0x3000),
             doorbell_res(0x4000_0000, None, 11),
         ];
-        let plan = plan_sources(&res, 8)?;
+        let sources = plan(&res, 8)?;
 
-        assert_eq!(plan.len(), 2);
-        assert_eq!(plan[0].phys_addr, 0x2000_00a0);
-        assert_eq!(plan[0].irq, Some(10));
-        assert_eq!(plan[1].phys_addr, 0x4000_0000);
+        assert_eq!(sources.len(), 2);
+        assert_eq!(sources[0].phys_addr, 0x2000_00a0);
+        assert_eq!(sources[0].irq, Some(10));
+        assert_eq!(sources[1].phys_addr, 0x4000_0000);
         Ok(())
     }
 
@@ -1399,19 +1419,27 @@ mod tests {
         ];
 
         // The third, misaligned, resource is not needed for two doorbells.
-        assert_eq!(plan_sources(&res, 2)?.len(), 2);
-        assert_eq!(plan_sources(&res, 1)?.len(), 1);
+        assert_eq!(plan(&res, 2)?.len(), 2);
+        assert_eq!(plan(&res, 1)?.len(), 1);
         Ok(())
+    }
+
+    #[test]
+    fn plan_converts_every_resource() {
+        // A controller that reports a resource with an invalid BAR is broken: the allocation
+        // fails, even when that resource is not needed.
+        let res = [Ok(doorbell_res(0x1000, None, 1)), Err(EINVAL)];
+        assert_eq!(plan_sources(res.into_iter(), 1).err(), Some(EINVAL));
     }
 
     #[test]
     fn plan_rejects_misaligned_doorbell() {
         assert_eq!(
-            plan_sources(&[doorbell_res(0x2000_00a2, None, 1)], 1).err(),
+            plan(&[doorbell_res(0x2000_00a2, None, 1)], 1).err(),
             Some(EINVAL)
         );
         assert_eq!(
-            plan_sources(
+            plan(
                 &[doorbell_res(0x1000, None, 1), doorbell_res(0x2001, None, 2)],
                 2
             )
@@ -1459,8 +1487,7 @@ mod tests {
             bar: BarNo::BAR_4,
             offset: 0xa0,
         };
-        let plan = plan_sources(&[doorbell_res(0x1_0000_00a0, Some(exposed), 42)], 3)?;
-        let sources = mapped(&plan);
+        let sources = mapped(plan(&[doorbell_res(0x1_0000_00a0, Some(exposed), 42)], 3)?);
 
         for i in 0..3 {
             let e = embedded_entry(i, &sources);
@@ -1501,8 +1528,7 @@ mod tests {
     #[test]
     fn several_resources_give_distinct_doorbells() -> Result {
         let res = [doorbell_res(0x1000, None, 1), doorbell_res(0x2000, None, 2)];
-        let plan = plan_sources(&res, 5)?;
-        let sources = mapped(&plan);
+        let sources = mapped(plan(&res, 5)?);
         let entries: KVec<_> = {
             let mut v = KVec::new();
             for i in 0..5 {
