@@ -7,7 +7,7 @@
 
 EP := bash platform/ep.sh
 
-.PHONY: run test bench check kernel kernel-bench kernel-rcar kernel-qemu test-qemu clean-cache help
+.PHONY: run test bench bench-profile check kernel kernel-bench kernel-rcar kernel-qemu test-qemu clean-cache help
 
 run:	## boot the test kernel and run the main scenario
 	$(EP) run
@@ -17,6 +17,9 @@ test:	## KUnit + every end-to-end scenario; last line "N passed, N failed"
 
 bench:	## C vs Rust pci-epf-test and doorbell allocator, table of medians (no checkers)
 	$(EP) bench
+
+bench-profile:	## perf profile (host perf) of the C and the Rust doorbell allocator, per function
+	$(EP) bench-profile
 
 check:	## rustfmt, clippy (CLIPPY=1), checkpatch --strict, rustdoc
 	$(EP) check

@@ -4,7 +4,9 @@
 # run the bench scenario (platform/scenarios/bench.sh) and print the table of
 # medians, C column vs Rust column, plus object text sizes.  Runs inside the
 # build root.  Usage: bench.sh REPO WORKTREE BUILDDIR LOGDIR
-# Environment: BENCH_ROUNDS (default 5), BENCH_MODES (default "msi embedded").
+# Environment: BENCH_ROUNDS (default 5), BENCH_MODES (default "msi embedded"),
+# BENCH_CONF (default platform/bench.conf; platform/bench-noise.conf has the C
+# function in both columns, to see the noise).
 set -uo pipefail
 repo=$1 work=$2 out=$3 logs=$4
 rounds=${BENCH_ROUNDS:-5}
@@ -12,7 +14,7 @@ modes=${BENCH_MODES:-msi embedded}
 mkdir -p "$logs"
 rm -f "$logs"/bench.*
 
-conf=$repo/platform/bench.conf
+conf=$repo/${BENCH_CONF:-platform/bench.conf}
 col() { # COLUMN FIELD(2=function, 3=object)
 	awk -v c="$1" -v f="$2" '$1 == c { print $f }' "$conf"
 }
@@ -98,7 +100,7 @@ for line in open(raw):
     _, mode, col, rnd, metric, value = line.split()
     if mode not in modes:
         modes.append(mode)
-    data.setdefault((mode, metric), {}).setdefault(col, []).append(float(value))
+    data.setdefault((mode, metric), {}).setdefault(col, {})[int(rnd)] = float(value)
 
 # (key, label, optional): the EP-side rows come from the function's own rate
 # log line and are left out if it logs none.
@@ -113,7 +115,21 @@ labels.append(("alloc_free", "alloc_doorbell+free ns (lower is better)", False))
 print(f"make bench: um-bench kernel (no checkers), medians of {rounds} repetitions")
 print(f"  C column: {fa}, Rust column: {fb} (platform/bench.conf)")
 print("  alloc_doorbell+free: pci-ep-msi.c vs kernel::pci::endpoint::doorbell")
-print(f"{'mode':<9} {'metric':<42} {'C':>10} {'Rust':>10} {'Rust/C':>7}  n")
+print(f"{'mode':<9} {'metric':<42} {'C':>10} {'Rust':>10} {'Rust/C':>7} {'n':>3} {'spread':>6}")
+def paired(c, r):
+    # The ratios Rust/C of the repetitions of the same round: the two
+    # columns of a round run back to back, while the speed of the UML
+    # process drifts over seconds with the host.
+    return [r[k] / c[k] for k in sorted(set(c) & set(r)) if c[k]]
+
+def spread(ratios):
+    # The interquartile range of the paired ratios over their median: a
+    # ratio that differs from 1 by less than this is not resolved.
+    if len(ratios) < 4 or not statistics.median(ratios):
+        return "n/a"
+    q = statistics.quantiles(ratios, n=4)
+    return f"{100 * (q[2] - q[0]) / statistics.median(ratios):.0f}%"
+
 def fmt(v):
     return f"{v:.3f}" if v < 10 else f"{v:.1f}"
 
@@ -121,24 +137,25 @@ short = False
 for mode in modes:
     for key, label, optional in labels:
         cols = data.get((mode, key), {})
-        c, r = cols.get("C", cols.get("A", [])), cols.get("Rust", cols.get("B", []))
+        c, r = cols.get("C", cols.get("A", {})), cols.get("Rust", cols.get("B", {}))
         if optional and not c and not r:
             continue
         if optional and (not c or not r):
             # Only one of the functions logs rate lines: nothing to compare.
-            fc = fmt(statistics.median(c)) if c else "n/a"
-            fr = fmt(statistics.median(r)) if r else "n/a"
+            fc = fmt(statistics.median(c.values())) if c else "n/a"
+            fr = fmt(statistics.median(r.values())) if r else "n/a"
             print(f"{mode:<9} {label:<42} {fc:>10} {fr:>10}")
             continue
         if not c or not r:
             print(f"{mode:<9} {label:<42} {'missing':>10}")
             short = True
             continue
-        mc, mr = statistics.median(c), statistics.median(r)
-        ratio = f"{mr / mc:.3f}" if mc else "n/a"
-        n = min(len(c), len(r))
+        mc, mr = statistics.median(c.values()), statistics.median(r.values())
+        ratios = paired(c, r)
+        ratio = f"{statistics.median(ratios):.3f}" if ratios else "n/a"
+        n = len(ratios)
         short |= n < int(rounds)
-        print(f"{mode:<9} {label:<42} {fmt(mc):>10} {fmt(mr):>10} {ratio:>7}  {n}")
+        print(f"{mode:<9} {label:<42} {fmt(mc):>10} {fmt(mr):>10} {ratio:>7} {n:>3} {spread(ratios):>6}")
 
 print()
 print(f"{'text size (bytes)':<52} {'C':>10} {'Rust':>10} {'Rust/C':>7}")

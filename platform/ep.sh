@@ -7,6 +7,7 @@
 #   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
 #   ep.sh run                        build and run the main scenario
 #   ep.sh bench                      C vs Rust benchmark in the um-bench kernel
+#   ep.sh bench-profile              perf profile of the two doorbell allocators (host perf)
 #   ep.sh check                      rustfmt, clippy, checkpatch, rustdoc
 #   ep.sh cache                      print the cache directory
 . "$(dirname "$0")/lib.sh"
@@ -73,7 +74,13 @@ bench)
 	# Checkers off; same endpoint functions and drivers as um (um.config).
 	setup; assemble; build um-bench
 	in_root BENCH_ROUNDS="${BENCH_ROUNDS:-5}" BENCH_MODES="${BENCH_MODES:-msi embedded}" \
+		BENCH_CONF="${BENCH_CONF:-platform/bench.conf}" \
 		/bin/bash "$PLATFORM_DIR/bench.sh" "$REPO_DIR" "$WORK" "$OUT" "${EPDB_LOGS:-$REPO_DIR/logs}"
+	;;
+bench-profile)
+	setup; assemble; build um-bench
+	in_root /bin/bash "$PLATFORM_DIR/initramfs.sh" "$REPO_DIR" "$WORK" "$OUT"
+	OUT=$OUT . "$PLATFORM_DIR/profile.sh" "${EPDB_LOGS:-$REPO_DIR/logs}"
 	;;
 check)
 	setup; assemble
@@ -99,6 +106,6 @@ cache)
 	echo "$CACHE_DIR"
 	;;
 *)
-	sed -n '3,12p' "$0" >&2; exit 2
+	sed -n '3,13p' "$0" >&2; exit 2
 	;;
 esac

@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make bench-profile`: where the alloc+free time of each doorbell allocator
+# goes.  Boots the um-bench kernel with the dbprofile scenario, which keeps
+# pci_epf_dbbench allocating and freeing with the C (pci-ep-msi.c) and the
+# Rust (kernel::pci::endpoint::doorbell) allocator alternately, under perf on
+# the host: to the host, the UML kernel is the user-space code of its `linux`
+# process, so perf resolves its functions from the kernel image and unwinds
+# its stacks by frame pointers.  A sample belongs to the allocator whose
+# entry point (pci_epf_{alloc,free}_doorbell or their _rust twins) is on its
+# stack.  Prints, per function, the self time it takes per alloc+free pair
+# for each allocator, from time-based samples (cpu-clock at PROFILE_FREQ Hz:
+# a sample is 1/FREQ s); the time the host spends in a system call of UML
+# counts for the UML function that made it.
+#
+# Runs on the host, sourced by ep.sh (OUT and the helpers of lib.sh set);
+# needs perf there.  Environment: PROFILE_MODE (embedded), PROFILE_RUNS (40
+# runs of 100000 pairs per allocator), PROFILE_FREQ (4999), PROFILE_TOP (20).
+logs=$1
+mode=${PROFILE_MODE:-embedded}
+runs=${PROFILE_RUNS:-40}
+freq=${PROFILE_FREQ:-4999}
+top=${PROFILE_TOP:-20}
+
+command -v perf >/dev/null || die "bench-profile needs perf on the host"
+mkdir -p "$logs"
+rm -f "$logs"/profile.* "$logs"/perf.data
+
+# perf runs the boot through in_root, in a shell of its own.
+export BUILDROOT
+export -f in_root
+boot=$logs/profile.log
+log "profiling: $runs x 100000 alloc+free pairs per allocator, $mode doorbells"
+perf record -q -g -e cpu-clock -F "$freq" -o "$logs/perf.data" -- \
+	bash -c 'in_root "$@"' in_root \
+	/bin/bash "$PLATFORM_DIR/boot.sh" "$OUT/linux" "$OUT/initramfs.cpio.gz" "$boot" 600 \
+	loglevel=5 scenario=dbprofile dtb="$OUT/dtb/$mode.dtb" doorbell="$mode" \
+	profile_runs="$runs" >"$logs/profile.boot" 2>&1 ||
+	{ cat "$logs/profile.boot" >&2; die "the profile boot failed; see $boot"; }
+sed -n '/^# scenario: /,/^# scenario .* exit /p' "$boot" | grep -E '^(ok |not ok |#)' >&2 || true
+grep '^DBPROFILE ' "$boot" >"$logs/profile.ns" || die "no DBPROFILE lines in $boot"
+perf script -i "$logs/perf.data" --comm linux -F ip,sym 2>/dev/null >"$logs/profile.stacks" ||
+	die "perf script failed"
+
+python3 - "$logs" "$freq" "$top" <<'PY' | tee "$logs/profile.table"
+import collections, statistics, sys
+logs, freq, top = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+entry = {"pci_epf_alloc_doorbell": "c", "pci_epf_free_doorbell": "c",
+         "pci_epf_alloc_doorbell_rust": "rust", "pci_epf_free_doorbell_rust": "rust"}
+runs = collections.defaultdict(list)
+for line in open(f"{logs}/profile.ns"):
+    _, impl, ns = line.split()
+    runs[impl].append(int(ns))
+pairs = {impl: len(v) * 100000 for impl, v in runs.items()}
+selfs = {"c": collections.Counter(), "rust": collections.Counter()}
+groups = {"c": collections.Counter(), "rust": collections.Counter()}
+other = 0
+# Inclusive time of what both allocators call, by a function on the stack;
+# the first group that matches takes the sample.
+GROUPS = (
+    ("printk: the log lines and their formatting",
+     {"dev_vprintk_emit", "_dev_printk", "vprintk_emit", "_printk"}),
+    ("platform-MSI domain lookup (none: fallback)", {"of_msi_map_get_device_domain"}),
+    ("slab: kmalloc, krealloc, kfree",
+     {"__kmalloc_noprof", "__kmalloc_node_track_caller_noprof", "krealloc_node_align_noprof",
+      "kfree"}),
+    ("EPC aux resources (count, get)",
+     {"pci_epc_get_aux_resources", "pci_epc_get_aux_resources_count"}),
+    ("DMA map/unmap of the doorbell register", {"dma_map_resource", "dma_unmap_resource"}),
+)
+OWN = "the allocator's own code (the rest)"
+
+def account(stack):
+    global other
+    if not stack:
+        return
+    owner = next((entry[f] for f in stack if f in entry), None)
+    if not owner:
+        other += 1
+        return
+    selfs[owner][stack[0]] += 1
+    names = set(stack)
+    groups[owner][next((g for g, fns in GROUPS if names & fns), OWN)] += 1
+
+# perf script: one block per sample, a frame "ADDRESS SYMBOL" per line, leaf
+# first, then a blank line.  Frames of the host kernel (a system call or page
+# fault of the UML process) are left out: their time counts for the UML
+# function that made them.
+stack = []
+for line in open(f"{logs}/profile.stacks"):
+    f = line.split(None, 1)
+    if not f:
+        account(stack)
+        stack = []
+        continue
+    if int(f[0], 16) < 1 << 63 and len(f) == 2:
+        stack.append(f[1].strip())
+account(stack)
+
+ns = lambda impl, s: selfs[impl][s] / freq / pairs[impl] * 1e9
+syms = set(selfs["c"]) | set(selfs["rust"])
+def table(title, key):
+    print(title)
+    print(f"  {'function':<62} {'C':>8} {'Rust':>8} {'Rust-C':>8}")
+    for s in sorted(syms, key=key)[:top]:
+        c, r = ns("c", s), ns("rust", s)
+        name = s if len(s) <= 62 else s[:59] + "..."
+        print(f"  {name:<62} {c:>8.1f} {r:>8.1f} {r - c:>+8.1f}")
+
+print("make bench-profile: ns per alloc+free pair (perf cpu-clock samples at")
+print(f"{freq:.0f} Hz, each counted for the allocator on its stack; {pairs['c']} C and")
+print(f"{pairs['rust']} Rust pairs, alternately in one boot)")
+print("by what the time is spent in (inclusive):")
+print(f"  {'':<62} {'C':>8} {'Rust':>8} {'Rust-C':>8}")
+gns = lambda impl, g: groups[impl][g] / freq / pairs[impl] * 1e9
+for g in [g for g, _ in GROUPS] + [OWN]:
+    c, r = gns("c", g), gns("rust", g)
+    print(f"  {g:<62} {c:>8.1f} {r:>8.1f} {r - c:>+8.1f}")
+table("the most expensive functions, self time:", lambda s: -max(ns("c", s), ns("rust", s)))
+table("the largest differences, self time:", lambda s: -abs(ns("rust", s) - ns("c", s)))
+for impl, label in (("c", "C"), ("rust", "Rust")):
+    total = sum(selfs[impl].values()) / freq / pairs[impl] * 1e9
+    print(f"{label}: {total:.0f} ns per pair in samples under its entry points;"
+          f" the benchmark's own clock: median {statistics.median(runs[impl]):.0f} ns per pair")
+print(f"samples under neither allocator (boot, shell, the benchmark loop): {other}")
+PY
