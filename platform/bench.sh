@@ -91,8 +91,9 @@ rapi="$rtests|Doorbells|DoorbellMsg|DoorbellIrq|RequestGuard|doorbell::alloc_doo
 	echo "SIZE db_capi_nm $c $(text_nm rust/kernel.o "$rdb" "$rapi")"
 } >"$logs/bench.sizes"
 
+BENCH_CONF_NAME=${conf#"$repo"/} \
 python3 - "$raw" "$logs/bench.sizes" "$fa" "$fb" "$oa" "$ob" "$rounds" <<'PY' | tee "$logs/bench.table"
-import statistics, sys
+import os, statistics, sys
 raw, sizes, fa, fb, oa, ob, rounds = sys.argv[1:]
 data = {}
 modes = []
@@ -113,7 +114,7 @@ for op in ("read", "write", "copy"):
 labels.append(("alloc_free", "alloc_doorbell+free ns (lower is better)", False))
 
 print(f"make bench: um-bench kernel (no checkers), medians of {rounds} repetitions")
-print(f"  C column: {fa}, Rust column: {fb} (platform/bench.conf)")
+print(f"  C column: {fa}, Rust column: {fb} ({os.environ['BENCH_CONF_NAME']})")
 print("  alloc_doorbell+free: pci-ep-msi.c vs kernel::pci::endpoint::doorbell")
 print(f"{'mode':<9} {'metric':<42} {'C':>10} {'Rust':>10} {'Rust/C':>7} {'n':>3} {'spread':>6}")
 def paired(c, r):
