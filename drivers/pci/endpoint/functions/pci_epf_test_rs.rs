@@ -267,8 +267,11 @@ impl Command {
 enum Admission {
     /// Run the command, with DMA for a transfer if `use_dma`.
     Run { use_dma: bool },
-    /// Reject the command: report `status` and raise the interrupt.
-    Reject { status: Status },
+    /// Reject the command: log `reason`, report `status` and raise the interrupt.
+    Reject {
+        status: Status,
+        reason: &'static str,
+    },
 }
 
 /// Decides whether a command can run, from the host's registers and whether there is DMA.
@@ -279,12 +282,14 @@ fn admit(command: Command, irq_type: u32, flags: Flags, has_dma: bool) -> Admiss
     if irq_type > IRQ_TYPE_MSIX {
         return Admission::Reject {
             status: command.fail_status(),
+            reason: "Failed to detect IRQ type",
         };
     }
 
     if !command.is_known() {
         return Admission::Reject {
             status: Status::default(),
+            reason: "Invalid command",
         };
     }
 
@@ -293,6 +298,7 @@ fn admit(command: Command, irq_type: u32, flags: Flags, has_dma: bool) -> Admiss
     if use_dma && !has_dma {
         return Admission::Reject {
             status: command.fail_status(),
+            reason: "Cannot transfer data using DMA",
         };
     }
 
@@ -591,14 +597,8 @@ impl<'epc> TestBinding<'epc> {
 
         let use_dma = match admit(command, irq_type, flags, self.dma.is_some()) {
             Admission::Run { use_dma } => use_dma,
-            Admission::Reject { status } => {
-                if irq_type > IRQ_TYPE_MSIX {
-                    dev_err!(self.dev(), "Failed to detect IRQ type\n");
-                } else if !command.is_known() {
-                    dev_err!(self.dev(), "Invalid command 0x{:x}\n", command.bits());
-                } else {
-                    dev_err!(self.dev(), "Cannot transfer data using DMA\n");
-                }
+            Admission::Reject { status, reason } => {
+                dev_err!(self.dev(), "{} (command 0x{:x})\n", reason, command.bits());
 
                 self.complete(status, command.fail_status(), irq_type);
                 return;
@@ -645,7 +645,17 @@ impl<'epc> TestBinding<'epc> {
         addr: Reg,
         invalid: Status,
     ) -> core::result::Result<(u64, usize), Status> {
-        let size = self.read(Reg::SIZE);
+        self.transfer_args_of_size(self.read(Reg::SIZE), addr, invalid)
+    }
+
+    /// Like [`Self::transfer_args`], for a `SIZE` already read: a command with two addresses
+    /// must check both against the same size, which the host may change in between.
+    fn transfer_args_of_size(
+        &self,
+        size: u32,
+        addr: Reg,
+        invalid: Status,
+    ) -> core::result::Result<(u64, usize), Status> {
         let addr = self.read64(addr);
 
         transfer_range(addr, size).map_err(|e| {
@@ -792,8 +802,12 @@ impl<'epc> TestBinding<'epc> {
 
     /// COMMAND_COPY: copies host memory to host memory (host test `PCITEST_COPY`).
     fn cmd_copy(&mut self, use_dma: bool) -> CmdResult {
-        let (src, size) = self.transfer_args(Reg::SRC_ADDR_LO, Status::SRC_ADDR_INVALID)?;
-        let (dst, _) = self.transfer_args(Reg::DST_ADDR_LO, Status::DST_ADDR_INVALID)?;
+        // One read of SIZE for both ranges, so that `dst + size` cannot wrap either.
+        let raw_size = self.read(Reg::SIZE);
+        let (src, size) =
+            self.transfer_args_of_size(raw_size, Reg::SRC_ADDR_LO, Status::SRC_ADDR_INVALID)?;
+        let (dst, _) =
+            self.transfer_args_of_size(raw_size, Reg::DST_ADDR_LO, Status::DST_ADDR_INVALID)?;
 
         let chan = match &self.dma {
             Some(dma) if use_dma => {
@@ -1111,8 +1125,10 @@ impl endpoint::Driver for PciEpfTestRs {
             let mut reg_size = REG_BLOCK_SIZE;
             if features.msix_capable() {
                 let n = usize::from(epc.function().msix_interrupts());
-                // The MSI-X table (16 bytes per vector) and the PBA (one bit per vector).
-                reg_size += 16 * n + n.div_ceil(8).next_multiple_of(8);
+                // The MSI-X table and the PBA (one bit per vector).
+                // CAST: `PCI_MSIX_ENTRY_SIZE` (16) fits into `usize`.
+                reg_size += kernel::bindings::PCI_MSIX_ENTRY_SIZE as usize * n
+                    + n.div_ceil(8).next_multiple_of(8);
             }
 
             let mut bars: [Option<BarSpace<'epc>>; BarNo::COUNT] = Default::default();
@@ -1346,7 +1362,10 @@ mod tests {
         ] {
             assert_eq!(
                 admit(cmd, IRQ_TYPE_MSIX, Flags::USE_DMA, false),
-                Admission::Reject { status: fail }
+                Admission::Reject {
+                    status: fail,
+                    reason: "Cannot transfer data using DMA"
+                }
             );
         }
     }
@@ -1379,7 +1398,8 @@ mod tests {
             assert_eq!(
                 admit(Command(raw), IRQ_TYPE_INTX, Flags::default(), true),
                 Admission::Reject {
-                    status: Status::default()
+                    status: Status::default(),
+                    reason: "Invalid command"
                 }
             );
         }
@@ -1391,7 +1411,8 @@ mod tests {
             assert_eq!(
                 admit(Command::COPY, irq_type, Flags::default(), true),
                 Admission::Reject {
-                    status: Status::COPY_FAIL
+                    status: Status::COPY_FAIL,
+                    reason: "Failed to detect IRQ type"
                 }
             );
         }
