@@ -21,7 +21,7 @@
 //! the binding that shares it with the events: the binding is only ever accessed with
 //! `epf->lock` held.
 //!
-//! The work runs on a workqueue of its own with `WQ_MEM_RECLAIM | WQ_HIGHPRI | WQ_PERCPU`, like
+//! The work runs on an ordered workqueue of its own with `WQ_MEM_RECLAIM | WQ_HIGHPRI`, like
 //! the C `kpcitest` workqueue: a poll callback may wait for a DMA engine, and
 //! `dmaengine_synchronize()` flushes the engine's (reclaim) workqueue, which is only allowed
 //! from a reclaim workqueue.
@@ -33,12 +33,23 @@
 //! wake moved the periodic run instead, every wake would push the next look at the command
 //! register back by a whole period, and a host that answers the wake with a command (e.g.
 //! DISABLE_DOORBELL after the doorbell completed) would wait one period longer than with C.
-//! Both work items are on the same single-threaded workqueue, so they never run concurrently.
+//! Both work items are on the same ordered workqueue, so they never run concurrently.
+//!
+//! [`Controller::cancel_poll`](super::Controller::cancel_poll) disables both work items until
+//! the next [`Controller::schedule_poll`](super::Controller::schedule_poll): a wake after the
+//! poll was stopped (e.g. a doorbell interrupt between `cancel_poll()` and the release of the
+//! interrupt) does not start it again.
 
 use crate::{
     bindings,
     prelude::*,
-    sync::Arc,
+    sync::{
+        atomic::{
+            ordering::Full,
+            Atomic, //
+        },
+        Arc, //
+    },
     time::{
         msecs_to_jiffies,
         Jiffies,
@@ -54,7 +65,8 @@ pub enum PollNext {
     /// Run again after this many milliseconds (at least one jiffy). After a run started by a
     /// [`PollWaker`], a periodic run that is already scheduled keeps its time.
     After(Msecs),
-    /// Stop until [`Controller::schedule_poll`](super::Controller::schedule_poll) is called.
+    /// Do not run again until [`Controller::schedule_poll`](super::Controller::schedule_poll) is
+    /// called or a [`PollWaker`] wakes the poll.
     Stop,
 }
 
@@ -80,6 +92,8 @@ pub(crate) struct PollWork {
     dwork: Opaque<bindings::delayed_work>,
     #[pin]
     wake: Opaque<bindings::work_struct>,
+    /// Whether [`PollWork::cancel_sync`] disabled both works, until [`PollWork::schedule`].
+    stopped: Atomic<bool>,
     epf: *mut bindings::pci_epf,
     wq: NonNull<bindings::workqueue_struct>,
     run: PollFn,
@@ -144,9 +158,11 @@ impl PollWork {
         let wq = unsafe {
             bindings::alloc_workqueue_noprof(
                 c"pci-epf-poll".as_char_ptr(),
-                bindings::wq_flags_WQ_MEM_RECLAIM
-                    | bindings::wq_flags_WQ_HIGHPRI
-                    | bindings::wq_flags_WQ_PERCPU,
+                // As `alloc_ordered_workqueue()`.
+                bindings::wq_flags_WQ_UNBOUND
+                    | bindings::wq_flags___WQ_ORDERED
+                    | bindings::wq_flags_WQ_MEM_RECLAIM
+                    | bindings::wq_flags_WQ_HIGHPRI,
                 1,
             )
         };
@@ -186,6 +202,7 @@ impl PollWork {
                     )
                 };
             }),
+            stopped: Atomic::new(false),
             epf,
             wq,
             run,
@@ -249,21 +266,35 @@ impl PollWork {
         };
     }
 
-    /// Queues the work after `ms` milliseconds.
+    /// Queues the work after `ms` milliseconds, enabling it again if it was stopped.
+    ///
+    /// Called with `epf->lock` held, like [`PollWork::cancel_sync`].
     pub(crate) fn schedule(&self, ms: Msecs) {
+        if self.stopped.xchg(false, Full) {
+            // SAFETY: `wake` and `dwork` are initialized; `cancel_sync()` disabled each once.
+            unsafe {
+                bindings::enable_delayed_work(self.dwork());
+                bindings::enable_work(self.wake.get());
+            }
+        }
         self.queue(msecs_to_jiffies(ms));
     }
 
-    /// Cancels the work and waits for a running instance to finish.
+    /// Stops the work and waits for a running instance to finish.
     ///
-    /// The work may be queued again afterwards, e.g. by a [`PollWaker`]. May be called with
-    /// `epf->lock` held: the work never blocks on that lock.
+    /// Both works stay disabled until [`PollWork::schedule`], so that a [`PollWaker`] cannot
+    /// start the poll again. Called with `epf->lock` held (which also orders it against
+    /// `schedule()`): the work never blocks on that lock.
     pub(crate) fn cancel_sync(&self) {
+        if self.stopped.xchg(true, Full) {
+            return;
+        }
+
         // SAFETY: `wake` and `dwork` are initialized. The wake work goes first: a run of it may
         // queue the periodic work.
         unsafe {
-            bindings::cancel_work_sync(self.wake.get());
-            bindings::cancel_delayed_work_sync(self.dwork());
+            bindings::disable_work_sync(self.wake.get());
+            bindings::disable_delayed_work_sync(self.dwork());
         }
     }
 
@@ -316,9 +347,11 @@ impl super::Controller<'_> {
 
     /// Stops the poll work and waits until a run in progress is over.
     ///
-    /// It is safe to call this from the callbacks of the driver, which hold `epf->lock`. The work
-    /// can be started again with [`Controller::schedule_poll`](super::Controller::schedule_poll) or
-    /// a [`PollWaker`].
+    /// It is safe to call this from the callbacks of the driver, which hold `epf->lock`, but not
+    /// from [`Driver::poll`](super::Driver::poll) itself (return [`PollNext::Stop`] there). The
+    /// work starts again only with
+    /// [`Controller::schedule_poll`](super::Controller::schedule_poll); a [`PollWaker`] does
+    /// nothing until then.
     pub fn cancel_poll(&self) {
         if let Ok(poll) = self.poll_work() {
             poll.cancel_sync();
