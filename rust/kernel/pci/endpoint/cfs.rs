@@ -12,6 +12,14 @@
 //! (decimal, `0x` hexadecimal or `0` octal), they must be a power of two of at most 2^30 (C
 //! stores them in an `int`, so 2^31 is rejected as negative), and they can only be changed while
 //! the function is not linked to a controller (`EOPNOTSUPP` otherwise).
+//!
+//! Like the C driver's, the group lives in the driver data. Its lifetime rests on the order in
+//! which a function goes away: its configfs directory is removed (rmdir) before the function is
+//! released and the driver's `remove` drops the data. Rust drivers with these attributes cannot
+//! be unbound through sysfs, which would break that order. Unloading the driver's module while
+//! one of its functions still has a directory (not bound to a controller, or the module would be
+//! pinned) breaks it too, in C and here; making the group own its storage, freed from the
+//! item's `release`, would close that.
 
 use super::{
     BarNo,

@@ -113,6 +113,11 @@ unsafe impl<T: Driver> driver::RegistrationOps for Adapter<T> {
             (*edrv.get()).remove = Some(Self::remove_callback);
             (*edrv.get()).ops = &Self::OPS;
             (*edrv.get()).id_table = T::ID_TABLE.as_ptr();
+            // The configfs group of the BAR sizes lives in the driver data, which `remove` drops,
+            // while the function's configfs directory, and the group in it, stay until the
+            // function is released. No unbind through sysfs, then, which would drop the data
+            // under a live directory.
+            (*edrv.get()).driver.suppress_bind_attrs = T::BAR_SIZES.is_some();
         }
 
         // SAFETY: `edrv` is guaranteed to be a valid `DriverType`.
@@ -498,7 +503,10 @@ impl<T: Driver> Adapter<T> {
         match &data.get_ref().state.cfs {
             // SAFETY: The state lives in the pinned driver data, which outlives the group: the
             // function's configfs directory, with this group, is removed before the function is
-            // released and its driver data dropped. `add_cfs` is called once per function.
+            // released and its driver data dropped, and the driver cannot be unbound through
+            // sysfs (`suppress_bind_attrs`, see `register`). `add_cfs` is called once per
+            // function. (Unloading the driver's module while a function directory exists is
+            // the one remaining way, shared with C pci-epf-test, see the module doc of `cfs`.)
             Some(cfs) => unsafe { cfs.init_group() },
             None => ptr::null_mut(),
         }
