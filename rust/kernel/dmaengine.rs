@@ -70,8 +70,8 @@ pub struct Channel {
 // SAFETY: The DMA engine client API may be used from any thread.
 unsafe impl Send for Channel {}
 
-// SAFETY: The operations used through `&Channel` serialize themselves in the provider.
-unsafe impl Sync for Channel {}
+// Not `Sync`: a slave transfer is a `dmaengine_slave_config()` followed by a prep, which two
+// threads sharing a channel could interleave, and `Transfer::run()` terminates the whole channel.
 
 /// The parameter of [`slave_filter`].
 struct FilterParam {
