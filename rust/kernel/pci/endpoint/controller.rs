@@ -16,7 +16,6 @@ use crate::dmaengine::{
     DmaBuffer, //
 };
 use crate::{
-    alloc::flags::__GFP_ZERO,
     bindings,
     device,
     error::to_result,
@@ -319,12 +318,8 @@ pub(crate) unsafe fn query_aux_resources(
     vfunc_no: u8,
     count: usize,
 ) -> Result<KVec<bindings::pci_epc_aux_resource>> {
+    let mut raw = KVec::from_elem(bindings::pci_epc_aux_resource::default(), count, GFP_KERNEL)?;
     let num = c_int::try_from(count).map_err(|_| EINVAL)?;
-    let mut raw = KVec::with_capacity(count, GFP_KERNEL | __GFP_ZERO)?;
-
-    // SAFETY: The capacity is at least `count` and the memory is zeroed, which is a valid
-    // `struct pci_epc_aux_resource` (integers and a union of integers).
-    unsafe { raw.inc_len(count) };
 
     // SAFETY: `epc` is a valid controller and `raw` has room for `num` resources.
     let ret = unsafe {
