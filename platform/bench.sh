@@ -113,7 +113,7 @@ for op in ("read", "write", "copy"):
             labels.append((f"{op}_{size}{dma}_ep", f"  EP side (function's rate line) MB/s", True))
 labels.append(("alloc_free", "alloc_doorbell+free ns (lower is better)", False))
 
-print(f"make bench: um-bench kernel (no checkers), medians of {rounds} repetitions")
+print("make bench: um-bench kernel (no checkers), medians over n rounds")
 print(f"  C column: {fa}, Rust column: {fb} ({os.environ['BENCH_CONF_NAME']})")
 print("  alloc_doorbell+free: pci-ep-msi.c vs kernel::pci::endpoint::doorbell")
 print(f"{'mode':<9} {'metric':<42} {'C':>10} {'Rust':>10} {'Rust/C':>7} {'n':>3} {'spread':>6}")

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # `make bench-profile`: where the alloc+free time of each doorbell allocator
-# goes.  Boots the um-bench kernel with the dbprofile scenario, which keeps
-# pci_epf_dbbench allocating and freeing with the C (pci-ep-msi.c) and the
-# Rust (kernel::pci::endpoint::doorbell) allocator alternately, under perf on
+# goes.  Boots the um-bench kernel with the allocator part of the bench
+# scenario (bench_parts=alloc), which keeps pci_epf_dbbench allocating and
+# freeing with the C (pci-ep-msi.c) and the Rust
+# (kernel::pci::endpoint::doorbell) allocator alternately, under perf on
 # the host: to the host, the UML kernel is the user-space code of its `linux`
 # process, so perf resolves its functions from the kernel image and unwinds
 # its stacks by frame pointers.  A sample belongs to the allocator whose
@@ -19,6 +20,7 @@
 logs=$1
 mode=${PROFILE_MODE:-embedded}
 runs=${PROFILE_RUNS:-40}
+pairs=100000
 freq=${PROFILE_FREQ:-4999}
 top=${PROFILE_TOP:-20}
 
@@ -30,28 +32,34 @@ rm -f "$logs"/profile.* "$logs"/perf.data
 export BUILDROOT
 export -f in_root
 boot=$logs/profile.log
-log "profiling: $runs x 100000 alloc+free pairs per allocator, $mode doorbells"
+log "profiling: $runs x $pairs alloc+free pairs per allocator, $mode doorbells"
 perf record -q -g -e cpu-clock -F "$freq" -o "$logs/perf.data" -- \
 	bash -c 'in_root "$@"' in_root \
 	/bin/bash "$PLATFORM_DIR/boot.sh" "$OUT/linux" "$OUT/initramfs.cpio.gz" "$boot" 600 \
-	loglevel=5 scenario=dbprofile dtb="$OUT/dtb/$mode.dtb" doorbell="$mode" \
-	profile_runs="$runs" >"$logs/profile.boot" 2>&1 ||
+	loglevel=5 scenario=bench dtb="$OUT/dtb/$mode.dtb" doorbell="$mode" \
+	bench_parts=alloc bench_dbn=$pairs bench_dbrounds="$runs" >"$logs/profile.boot" 2>&1 ||
 	{ cat "$logs/profile.boot" >&2; die "the profile boot failed; see $boot"; }
+# boot.sh boots again after a UML abort at power-off; perf then holds the
+# samples of both boots, and the pairs of only the last one are counted.
+! grep -q 'booting again' "$logs/profile.boot" ||
+	die "UML aborted at power-off and was booted again: the profile counts two boots; run it again"
 sed -n '/^# scenario: /,/^# scenario .* exit /p' "$boot" | grep -E '^(ok |not ok |#)' >&2 || true
-grep '^DBPROFILE ' "$boot" >"$logs/profile.ns" || die "no DBPROFILE lines in $boot"
+grep '^BENCH .* alloc_free ' "$boot" >"$logs/profile.ns" || die "no BENCH lines in $boot"
 perf script -i "$logs/perf.data" --comm linux -F ip,sym 2>/dev/null >"$logs/profile.stacks" ||
 	die "perf script failed"
 
-python3 - "$logs" "$freq" "$top" <<'PY' | tee "$logs/profile.table"
+python3 - "$logs" "$freq" "$top" "$pairs" <<'PY' | tee "$logs/profile.table"
 import collections, statistics, sys
-logs, freq, top = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+logs, freq, top, per_run = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 entry = {"pci_epf_alloc_doorbell": "c", "pci_epf_free_doorbell": "c",
          "pci_epf_alloc_doorbell_rust": "rust", "pci_epf_free_doorbell_rust": "rust"}
 runs = collections.defaultdict(list)
 for line in open(f"{logs}/profile.ns"):
-    _, impl, ns = line.split()
-    runs[impl].append(int(ns))
-pairs = {impl: len(v) * 100000 for impl, v in runs.items()}
+    # BENCH <mode> <C|Rust> <round> alloc_free <ns per pair>
+    f = line.split()
+    runs[f[2].lower()].append(int(f[5]))
+# Runs of per_run pairs, after one untimed run of 100.
+pairs = {impl: len(v) * per_run + 100 for impl, v in runs.items()}
 selfs = {"c": collections.Counter(), "rust": collections.Counter()}
 groups = {"c": collections.Counter(), "rust": collections.Counter()}
 other = 0

@@ -14,6 +14,8 @@
 #
 # Kernel command line: bench_a, bench_b, bench_rounds (default 5),
 # bench_dbn (alloc+free pairs per allocator run, 5000), bench_dbrounds (51),
+# bench_parts (default "rc alloc": the functions from the RC side, the
+# allocators; `make bench-profile` runs only "alloc"),
 # doorbell=msi|embedded (the mode of the devicetree, checked).
 . /lib/eptest.sh
 
@@ -26,8 +28,11 @@ dbrounds=${bench_dbrounds:-51}
 dev=/dev/pci-endpoint-test.0
 epc=$(ls "$CFS/controllers" | head -1)
 dbb=/sys/kernel/debug/pci_epf_dbbench/run
+parts=" ${bench_parts:-rc alloc} "
+has_part() { case $parts in *" $1 "*) return 0 ;; esac; return 1; }
 
-tap_plan 5
+# 1 + configfs, RC side, teardown + allocators.
+tap_plan $(( 1 + $(has_part rc && echo 3 || echo 0) + $(has_part alloc && echo 1 || echo 0) ))
 echo "# bench: mode $mode, A = $a, B = $b, $rounds rounds, controller $epc"
 
 for f in "$a" "$b" pci_epf_dbbench; do
@@ -35,6 +40,7 @@ for f in "$a" "$b" pci_epf_dbbench; do
 done
 ok "functions $a, $b and pci_epf_dbbench are registered"
 
+if has_part rc; then
 # make_fn COLUMN FUNCTION: the function instance of a column, same parameters
 # for both columns.
 make_fn() {
@@ -124,11 +130,19 @@ else
 	not_ok "RC side: measurements failed:$failed" "$(dmesg | tail -20)"
 fi
 
+if rmdir "$CFS/functions/$a/benchA" "$CFS/functions/$b/benchB"; then
+	ok "torn down"
+else
+	not_ok "torn down"
+fi
+fi # rc
+
 # Doorbell allocator: C vs Rust implementation on the same function.  Both
 # log the same lines on every embedded allocation ("Can't find MSI domain",
 # "Using embedded (DMA) doorbell fallback"); the console is silenced while
 # they run, so that what is timed is the allocator and the log buffer, not
 # the host's writes of UML's console.
+if has_part alloc; then
 fn=$CFS/functions/pci_epf_dbbench/dbbench
 failed=""
 if mkdir "$fn" && ln -s "$fn" "$CFS/controllers/$epc/"; then
@@ -163,10 +177,5 @@ if [ -z "$failed" ]; then
 else
 	not_ok "doorbell allocator:$failed" "$(dmesg | tail -20)"
 fi
-
-if rmdir "$CFS/functions/$a/benchA" "$CFS/functions/$b/benchB"; then
-	ok "torn down"
-else
-	not_ok "torn down"
-fi
+fi # alloc
 tap_done
