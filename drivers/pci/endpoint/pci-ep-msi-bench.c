@@ -4,7 +4,8 @@
  *
  * An endpoint function, pci_epf_dbbench, that does nothing but let the C
  * doorbell allocator (pci-ep-msi.c, behind pci_epf_alloc_doorbell() when
- * CONFIG_PCI_ENDPOINT_MSI_DOORBELL_C is set) and the Rust one
+ * CONFIG_PCI_ENDPOINT_MSI_DOORBELL_C is set and pci_ep_msi.rust=1 is not
+ * given) and the Rust one
  * (kernel::pci::endpoint::doorbell, called as pci_epf_alloc_doorbell_rust())
  * be timed on the same function and controller, in one kernel.
  *
@@ -37,21 +38,33 @@
 
 struct dbbench_impl {
 	const char *name;
-	bool available;
+	bool (*available)(void);
 	int (*alloc)(struct pci_epf *epf, u16 num_db);
 	void (*free)(struct pci_epf *epf);
 };
 
+/* "c" is the C allocator, so only when it is behind pci_epf_alloc_doorbell() */
+static bool dbbench_c_available(void)
+{
+	return IS_ENABLED(CONFIG_PCI_ENDPOINT_MSI_DOORBELL_C) &&
+	       !pci_epf_doorbell_rust_selected();
+}
+
+static bool dbbench_rust_available(void)
+{
+	return true;
+}
+
 static const struct dbbench_impl dbbench_impls[] = {
 	{
 		.name = "c",
-		.available = IS_ENABLED(CONFIG_PCI_ENDPOINT_MSI_DOORBELL_C),
+		.available = dbbench_c_available,
 		.alloc = pci_epf_alloc_doorbell,
 		.free = pci_epf_free_doorbell,
 	},
 	{
 		.name = "rust",
-		.available = true,
+		.available = dbbench_rust_available,
 		.alloc = pci_epf_alloc_doorbell_rust,
 		.free = pci_epf_free_doorbell_rust,
 	},
@@ -130,7 +143,7 @@ static ssize_t dbbench_write(struct file *file, const char __user *ubuf,
 			impl = &dbbench_impls[i];
 	if (!impl)
 		return -EINVAL;
-	if (!impl->available)
+	if (!impl->available())
 		return -EOPNOTSUPP;
 
 	mutex_lock(&dbbench_lock);

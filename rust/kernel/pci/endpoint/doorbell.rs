@@ -1241,7 +1241,8 @@ impl<R> DoorbellIrq<'_, R> {
 /// `epf` must be a valid function that stays linked to its controller during the call.
 #[cfg(any(
     CONFIG_PCI_ENDPOINT_MSI_DOORBELL_RUST,
-    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH,
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_SELECT
 ))]
 unsafe fn alloc_c_api(epf: *mut bindings::pci_epf, num_db: u16) -> c_int {
     crate::error::from_result(|| {
@@ -1262,7 +1263,8 @@ unsafe fn alloc_c_api(epf: *mut bindings::pci_epf, num_db: u16) -> c_int {
 /// have been freed, and its doorbells, if any, must come from [`alloc_c_api`].
 #[cfg(any(
     CONFIG_PCI_ENDPOINT_MSI_DOORBELL_RUST,
-    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH,
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_SELECT
 ))]
 unsafe fn free_c_api(epf: *mut bindings::pci_epf) {
     // SAFETY: `epf` is valid.
@@ -1308,12 +1310,16 @@ pub unsafe extern "C" fn pci_epf_free_doorbell(epf: *mut bindings::pci_epf) {
 }
 
 /// The Rust implementation of `pci_epf_alloc_doorbell()` under its own name, also when the C one
-/// is the default, so that the doorbell allocator benchmark can time both in one kernel.
+/// is the default, so that the doorbell allocator benchmark can time both in one kernel and a
+/// test kernel can put it behind `pci_epf_alloc_doorbell()` at boot (`pci_ep_msi.rust=1`).
 ///
 /// # Safety
 ///
 /// `epf` must be a valid function that stays linked to its controller during the call.
-#[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH)]
+#[cfg(any(
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH,
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_SELECT
+))]
 #[export]
 pub unsafe extern "C" fn pci_epf_alloc_doorbell_rust(
     epf: *mut bindings::pci_epf,
@@ -1330,7 +1336,10 @@ pub unsafe extern "C" fn pci_epf_alloc_doorbell_rust(
 /// `epf` must be a valid function linked to its controller. The interrupts of its doorbells must
 /// have been freed, and its doorbells, if any, must come from [`pci_epf_alloc_doorbell_rust`] (or
 /// from `pci_epf_alloc_doorbell()` when the Rust implementation is the default).
-#[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH)]
+#[cfg(any(
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_BENCH,
+    CONFIG_PCI_ENDPOINT_MSI_DOORBELL_SELECT
+))]
 #[export]
 pub unsafe extern "C" fn pci_epf_free_doorbell_rust(epf: *mut bindings::pci_epf) {
     // SAFETY: By the safety requirements of this function.
