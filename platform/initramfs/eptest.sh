@@ -51,10 +51,15 @@ eptest_kmemleak() {
 	return 0
 }
 
-# Which implementation is behind pci_epf_alloc_doorbell(): the C one has the
-# static helper pci_epf_alloc_doorbell_embedded(), the Rust one does not.
+# Which implementation is behind pci_epf_alloc_doorbell().  The test kernel
+# has both (CONFIG_PCI_ENDPOINT_MSI_DOORBELL_SELECT) and the boot parameter
+# pci_ep_msi.rust says which one; in a kernel with one of them, the C one has
+# the static helper pci_epf_alloc_doorbell_embedded(), the Rust one does not.
 doorbell_impl() {
-	if grep -q ' pci_epf_alloc_doorbell_embedded$' /proc/kallsyms; then
+	sel=/sys/module/pci_ep_msi/parameters/rust
+	if [ -r $sel ]; then
+		case $(cat $sel) in Y) echo Rust ;; N) echo C ;; *) echo unknown ;; esac
+	elif grep -q ' pci_epf_alloc_doorbell_embedded$' /proc/kallsyms; then
 		echo C
 	elif grep -q ' pci_epf_alloc_doorbell$' /proc/kallsyms; then
 		echo Rust

@@ -32,9 +32,9 @@ check "rust: 20 x alloc+free of a $doorbell doorbell" alloc_free rust
 if [ "$dbimpl" = C ]; then
 	check "c: 20 x alloc+free of a $doorbell doorbell" alloc_free c
 elif echo "c 20" >$run 2>/dev/null; then
-	not_ok "c: refused when the C allocator is not built"
+	not_ok "c: refused when the C allocator is not behind pci_epf_alloc_doorbell()"
 else
-	ok "c: refused when the C allocator is not built"
+	ok "c: refused when the C allocator is not behind pci_epf_alloc_doorbell()"
 fi
 if echo "rust 0" >$run 2>/dev/null || echo "x 1" >$run 2>/dev/null; then
 	not_ok "invalid requests refused"
