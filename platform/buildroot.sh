@@ -18,7 +18,10 @@ rm -rf "$tmp"; mkdir -p "$CACHE_DIR"
 log "debootstrap $BUILDROOT_SUITE into $BUILDROOT"
 debootstrap --variant=minbase --components=main \
 	--include="$(echo $BUILDROOT_PACKAGES | tr ' ' ',')" \
-	"$BUILDROOT_SUITE" "$tmp" "$mirror" >"$CACHE_DIR/debootstrap.log" 2>&1 ||
+	"$BUILDROOT_SUITE" "$tmp" "$mirror" >"$CACHE_DIR/debootstrap.log" 2>&1 &
+# debootstrap's last step, e.g. "I: Unpacking libc6...", and the root's size.
+step() { echo "$(tail -n 1 "$CACHE_DIR/debootstrap.log" | cut -c1-60), $(du -sm "$tmp" | cut -f1) MB"; }
+progress_wait $! "build root" step ||
 	{ tail -20 "$CACHE_DIR/debootstrap.log"; die "debootstrap failed"; }
 # Keep the mirror only inside the cache, never in the repository.
 cat >"$tmp/etc/apt/sources.list" <<EOS

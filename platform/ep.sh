@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Entry point behind the top-level Makefile.
-#   ep.sh build [um|um-rustdb|um-bench|rcar|qemu]   set up and build a kernel variant
+#   ep.sh build [um|um-bench|rcar|qemu]   set up and build a kernel variant
 #   ep.sh kernel-rcar | kernel-qemu  build the arm64 Image (R-Car; R-Car + QEMU virt + KUnit)
 #   ep.sh test-qemu                  the Rust KUnit suites on arm64 in QEMU (TAP)
 #   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
@@ -31,7 +31,6 @@ build() {
 	shift
 	case $variant in
 	um) arch=um frags=("$cfg/um.config" "$cfg/checkers.config") ;;
-	um-rustdb) arch=um frags=("$cfg/um.config" "$cfg/checkers.config" "$cfg/rustdb.config") ;;
 	um-bench) arch=um frags=("$cfg/um.config" "$cfg/nocheckers.config") ;;
 	rcar) arch=arm64 frags=("$cfg/rcar.config") ;;
 	qemu) arch=arm64 frags=("$cfg/rcar.config" "$cfg/checkers.config" "$cfg/qemu-arm64.config") ;;
@@ -39,19 +38,40 @@ build() {
 	esac
 	OUT=$CACHE_DIR/build/$VER/$variant
 	mkdir -p "$OUT"
-	local t0=$(date +%s) before after
+	local t0=$(date +%s) before after objs
 	before=$(stat -c %Y "$OUT/vmlinux" 2>/dev/null || echo none)
-	if ! in_root /bin/bash "$PLATFORM_DIR/build.sh" "$REPO_DIR" "$WORK" "$OUT" "$arch" \
-		"${frags[@]}" -- "$@" >"$OUT/build.log" 2>&1; then
+	touch "$OUT/.build-start"
+	in_root /bin/bash "$PLATFORM_DIR/build.sh" "$REPO_DIR" "$WORK" "$OUT" "$arch" \
+		"${frags[@]}" -- "$@" >"$OUT/build.log" 2>&1 &
+	if ! progress_wait $! "kernel $variant" build_status; then
 		grep -E 'error|Error|build:' "$OUT/build.log" | head -40 >&2
 		die "kernel build ($variant) failed; full log: $OUT/build.log"
 	fi
 	after=$(stat -c %Y "$OUT/vmlinux" 2>/dev/null || echo none)
+	objs=$(find "$OUT" -name '*.o' -newer "$OUT/.build-start" | wc -l)
+	find "$OUT" -name '*.o' | wc -l >"$OUT/.objects"
 	if [ "$before" = "$after" ]; then
 		log "kernel $variant up to date, no rebuild ($(( $(date +%s) - t0 )) s)"
 	else
-		log "kernel $variant rebuilt ($(( $(date +%s) - t0 )) s)"
+		log "kernel $variant rebuilt ($(( $(date +%s) - t0 )) s, $objs objects compiled; log $OUT/build.log)"
 	fi
+}
+
+# How far the running kernel build is: objects compiled since it started,
+# against the object count of the tree after the previous build, and the
+# directory of the newest one (Kbuild descends the tree in a fixed order).
+build_status() {
+	local total
+	total=$(cat "$OUT/.objects" 2>/dev/null || true)
+	find "$OUT" -name '*.o' -newer "$OUT/.build-start" -printf '%T@ %h\n' |
+		awk -v total="$total" -v out="$OUT/" '
+		$1 > t { t = $1; d = $2 }
+		END {
+			if (index(d, out) == 1) d = substr(d, length(out) + 1)
+			if (total > 0) printf "%d of about %d objects (%d%%)", NR, total, 100 * NR / total
+			else printf "%d objects compiled (first build here, no total yet)", NR
+			if (NR) printf ", now in %s/", d
+		}'
 }
 
 cmd=${1:-}; shift || true
@@ -60,15 +80,15 @@ build)
 	setup; assemble; build "${1:-um}"
 	;;
 test)
-	# Two test kernels: the C doorbell allocator (um) and the Rust one.
-	setup; assemble; build um-rustdb; build um
+	# One test kernel: both doorbell allocators, chosen at boot.
+	setup; assemble; build um
 	in_root /bin/bash "$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" \
 		"${EPDB_LOGS:-$REPO_DIR/logs}" "$@"
 	;;
 run)
 	setup; assemble; build um
-	in_root /bin/bash "$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" \
-		"${EPDB_LOGS:-$REPO_DIR/logs}" "${EPDB_RUN:-rs-epf-test-msi}"
+	in_root /usr/bin/env EPDB_RUNNER=run /bin/bash "$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" \
+		"$WORK" "$OUT" "${EPDB_LOGS:-$REPO_DIR/logs}" "${EPDB_RUN:-rs-epf-test-msi}"
 	;;
 bench)
 	# Checkers off; same endpoint functions and drivers as um (um.config).

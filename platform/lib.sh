@@ -12,6 +12,8 @@ CACHE_DIR=${EPDB_CACHE:-${XDG_CACHE_HOME:-/var/cache}/rust-ep-doorbell}
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+. "$PLATFORM_DIR/progress.sh"
+
 # The Debian mirror this machine's apt is configured with.  Read at run time
 # so that no registry host name is ever written into the repository.
 debian_mirror() {
@@ -61,7 +63,8 @@ in_root() {
 		cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
 		exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-			EPDB_CACHE="$EPDB_CACHE_IN" "$@"
+			EPDB_CACHE="$EPDB_CACHE_IN" EPDB_PROGRESS="${EPDB_PROGRESS:-}" \
+			EPDB_PROGRESS_SECS="${EPDB_PROGRESS_SECS:-}" "$@"
 	' in_root "$BUILDROOT" "$@"
 }
 export EPDB_REPO=$REPO_DIR EPDB_CACHE_IN=$CACHE_DIR

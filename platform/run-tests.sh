@@ -16,6 +16,29 @@ linux=$out/linux initrd=$out/initramfs.cpio.gz
 selected() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 
 . "$repo/platform/tap.sh"
+. "$repo/platform/progress.sh"
+
+# Progress on a terminal: "test I/N: NAME" before each boot, with the time
+# so far and the slowest boot yet.  $logs/times keeps "NAME SECONDS LIMIT".
+t_start=$SECONDS nboots=0 iboot=0 slowest="" slowest_s=0
+selected kunit && nboots=1
+while read -r name _; do
+	case "$name" in ''|'#'*) continue ;; esac
+	selected "${name#!}" && nboots=$((nboots + 1))
+done <"$repo/platform/matrix"
+: >"$logs/times"
+boot_start() {
+	iboot=$((iboot + 1)) b_start=$SECONDS
+	interactive || return 0
+	printf '[%s] test %d/%d: %s (%s so far%s)\n' "$(date +%H:%M:%S)" $iboot $nboots "$1" \
+		"$(elapsed $t_start)" "${slowest:+; slowest: $slowest ${slowest_s} s}" >&2
+}
+boot_end() { # NAME LIMIT
+	local s=$((SECONDS - b_start))
+	echo "$1 $s $2" >>"$logs/times"
+	[ $s -gt $slowest_s ] && slowest=$1 slowest_s=$s
+	return 0
+}
 
 echo "TAP version 13"
 
@@ -29,10 +52,12 @@ if selected kunit; then
 	# kunit.dtb: the MSI topologies of the doorbell allocator's hardware tests.
 	# After the suites, /init runs a kmemleak scan (scenario kunit-kmemleak):
 	# a leak, like any checker report, fails every KUnit case of the boot.
+	boot_start kunit
 	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$klog" 120 \
 		dtb="$out/dtb/kunit.dtb" kunit.enable=1 kunit.filter_glob="$kglob" \
 		scenario=kunit-kmemleak >"$logs/kunit.boot" 2>&1
 	krc=$?
+	boot_end kunit 120
 	grep '^# .*booting again' "$logs/kunit.boot"
 	kunit_report "$klog" $krc "$glob" kunit
 fi
@@ -48,18 +73,12 @@ while read -r name script limit args; do
 	fi
 	selected "$name" || continue
 	args=${args//@DTB@/$out/dtb}
-	# kernel=VARIANT boots another test kernel (same initramfs and devicetrees)
-	klinux=$linux
-	case " $args " in
-	*" kernel="*)
-		kv=$(printf '%s\n' $args | sed -n 's/^kernel=//p')
-		klinux=$(dirname "$out")/$kv/linux
-		;;
-	esac
 	log=$logs/$name.log
-	bash "$repo/platform/boot.sh" "$klinux" "$initrd" "$log" "$limit" \
+	boot_start "$name"
+	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$log" "$limit" \
 		scenario="$script" $args >"$logs/$name.boot" 2>&1
 	rc=$?
+	boot_end "$name" "$limit"
 	# A boot that had to be repeated says so (boot.sh explains why).
 	grep '^# .*booting again' "$logs/$name.boot"
 	# The scenario's own TAP, indented as a subtest.
@@ -74,5 +93,24 @@ while read -r name script limit args; do
 		result $rc "scenario.$name" "$(cat "$logs/$name.boot")"
 	fi
 done <"$repo/platform/matrix"
+
+# Closing summary, as TAP comments before the last line.
+echo "# summary: $nboots boots (KUnit and scenarios) in $(elapsed $t_start), $pass passed, $fail failed"
+for f in $failed_names; do
+	b=${f#scenario.}; [ "$b" = "$f" ] && b=kunit
+	echo "#   failed: $f (console log: $logs/$b.log, report: $logs/$b.boot)"
+done
+echo "#   slowest boots: $(sort -k2,2nr "$logs/times" | head -3 | awk '{ printf "%s%s %d s (limit %d)", NR > 1 ? ", " : "", $1, $2, $3 }')"
+# A time limit must leave room for a machine half as fast: flag a boot that
+# took more than half of its limit (the self-test of the time-out excepted).
+over=$(awk '$1 != "selftest-hang" && $2 * 2 > $3 { printf " %s (%d of %d s)", $1, $2, $3 }' "$logs/times")
+[ -z "$over" ] || echo "#   warning: over half their time limit, raise it in platform/matrix:$over"
+echo "#   logs: $logs (one console log per boot), kernel build log: $out/build.log"
+failed_sc=$(printf '%s\n' $failed_names | sed -n 's/^scenario\.//p' | sort -u | paste -sd' ' -)
+case ${EPDB_RUNNER:-test} in
+run) echo "#   next: make test (everything), EPDB_RUN=<scenario> make run (another one, see platform/matrix), make check" ;;
+*) [ -z "$failed_sc" ] || echo "#   rerun the failed scenarios: make test SCENARIOS=\"$failed_sc\""
+   echo "#   next: EPDB_RUN=<scenario> make run (one scenario), make check, make bench, make test-qemu" ;;
+esac
 
 tap_end

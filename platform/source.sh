@@ -12,6 +12,8 @@ fi
 bash "$PLATFORM_DIR/buildroot.sh"
 log "fetching $SRC_PKG"
 mkdir -p "$CACHE_DIR/src"
+# What has arrived so far: the package, then the unpacked tree.
+fetched() { echo "$(du -sm "$CACHE_DIR/src" | cut -f1) MB in $CACHE_DIR/src"; }
 in_root /bin/bash -c '
 	set -e
 	apt-get update -qq >/dev/null
@@ -28,5 +30,6 @@ in_root /bin/bash -c '
 	touch "$dst.tmp/.complete"; mv "$dst.tmp" "$dst"
 	echo "$ver" > "$EPDB_CACHE/src/current"
 	cd /; rm -rf "$d"
-'
+' &
+progress_wait $! "fetching $SRC_PKG" fetched || die "cannot fetch $SRC_PKG"
 log "kernel source: $SRC_PKG $(cat "$cur")"
