@@ -59,6 +59,9 @@ if selected kunit; then
 	krc=$?
 	boot_end kunit 120
 	grep '^# .*booting again' "$logs/kunit.boot"
+	slow=$(python3 "$repo/platform/kunit-cases.py" slowest "$klog")
+	echo "# kunit: ${slow:+slowest case ${slow#* } ${slow%% *} s, }hung-task threshold" \
+		"$(sed -n 's/^CONFIG_DEFAULT_HUNG_TASK_TIMEOUT=//p' "$out/.config") s"
 	kunit_report "$klog" $krc "$glob" kunit
 fi
 
@@ -100,7 +103,7 @@ for f in $failed_names; do
 	b=${f#scenario.}; [ "$b" = "$f" ] && b=kunit
 	echo "#   failed: $f (console log: $logs/$b.log, report: $logs/$b.boot)"
 done
-echo "#   slowest boots: $(sort -k2,2nr "$logs/times" | head -3 | awk '{ printf "%s%s %d s (limit %d)", NR > 1 ? ", " : "", $1, $2, $3 }')"
+echo "#   slowest boots: $(sort -k2,2nr "$logs/times" | head -3 | awk '{ printf "%s%s %d s (limit %d)", (NR > 1 ? ", " : ""), $1, $2, $3 }')"
 # A time limit must leave room for a machine half as fast: flag a boot that
 # took more than half of its limit (the self-test of the time-out excepted).
 over=$(awk '$1 != "selftest-hang" && $2 * 2 > $3 { printf " %s (%d of %d s)", $1, $2, $3 }' "$logs/times")
