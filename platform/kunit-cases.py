@@ -10,6 +10,13 @@ kunit-cases.py cases JSON SUITES PREFIX
     `kunit.py parse --json`: STATUS is 0 (pass), s (skip) or 1 (fail).  A
     suite of the comma-separated SUITES that did not run, or ran no case,
     is a failure.  Prints nothing if JSON cannot be read.
+kunit-cases.py slowest LOG
+    "SECONDS CASE" of the test case of the console log LOG that took
+    longest, from the printk timestamps of its KTAP lines (a case's time
+    runs from the KTAP line before its result line to that line).
+kunit-cases.py running LOG LINE
+    the test case that was running at line LINE of LOG: the first case
+    whose result comes after that line, or "after CASE" if none does.
 """
 import json
 import os
@@ -53,10 +60,51 @@ def cases(path, wanted, prefix):
         print(f"1 {prefix}.{s} (suite did not run)")
 
 
+KTAP = re.compile(r"^\[\s*(\d+\.\d+)\]\s*(.*)$")
+RESULT = re.compile(r"^(?:not )?ok \d+ ([A-Za-z0-9_.]+)")
+
+
+def ktap_lines(path):
+    """(line number, timestamp, KTAP text) of the KTAP lines of a console log."""
+    with open(path, errors="replace") as fh:
+        for no, line in enumerate(fh, 1):
+            m = KTAP.match(line)
+            if m and re.match(r"(KTAP version|# Subtest:|\d+\.\.\d+|(not )?ok \d+)", m.group(2)):
+                yield no, float(m.group(1)), m.group(2)
+
+
+def slowest(path):
+    best, prev = None, None
+    for _, ts, text in ktap_lines(path):
+        m = RESULT.match(text)
+        if m and prev is not None and (best is None or ts - prev > best[0]):
+            best = (ts - prev, m.group(1))
+        prev = ts
+    if best:
+        print(f"{best[0]:.1f} {best[1]}")
+
+
+def running(path, line):
+    last = None
+    for no, _, text in ktap_lines(path):
+        m = RESULT.match(text)
+        if not m:
+            continue
+        if no > line:
+            print(m.group(1))
+            return
+        last = m.group(1)
+    print(f"after {last}" if last else "before the first case")
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "suites":
         suites(sys.argv[2:])
     elif len(sys.argv) == 5 and sys.argv[1] == "cases":
         cases(*sys.argv[2:5])
+    elif len(sys.argv) == 3 and sys.argv[1] == "slowest":
+        slowest(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "running":
+        running(sys.argv[2], int(sys.argv[3]))
     else:
         sys.exit(__doc__)

@@ -2,32 +2,54 @@
 # TAP output of the test runners (run-tests.sh, run-qemu.sh).  Sourced, not
 # executed; needs $repo and $work (the repository and the kernel work tree).
 
-pass=0 fail=0 n=0 skip=0
+pass=0 fail=0 n=0 skip=0 failed_names=""
 
 # result 0|1|s NAME [DIAG]: one TAP line; DIAG is printed after a failure.
 result() {
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "ok $n $2"
 	elif [ "$1" = s ]; then skip=$((skip + 1)); echo "ok $n $2 # SKIP${3:+ $3}"
-	else fail=$((fail + 1)); echo "not ok $n $2"; [ -n "${3:-}" ] && printf '%s\n' "$3"; fi
+	else
+		fail=$((fail + 1)) failed_names+="${failed_names:+ }${2%% *}"
+		echo "not ok $n $2"; [ -n "${3:-}" ] && printf '%s\n' "$3"
+	fi
 }
 
 # kunit_report LOG RC SUITES PREFIX: one result per test case of a KUnit boot
 # whose console log is LOG.dir/NAME.log and boot report NAME.boot (boot.sh's
 # output, RC its exit code), parsed by the kernel's kunit.py into NAME.json.
-# Every suite of the comma-separated SUITES must have run; a failed boot fails
-# every case.
+# Every suite of the comma-separated SUITES must have run.  A failed boot
+# (a checker's report, a hang, an exit code) fails the case that was running
+# when the first report came, with the boot report; if no case was running
+# (a report after the last case, e.g. kmemleak's scan, or a boot that failed
+# without a report), one more result PREFIX.NAME fails instead.  The other
+# cases keep their own results.
 kunit_report() {
 	local klog=$1 krc=$2 suites=$3 prefix=$4 base=${1%.log} cases st name
+	local culprit="" line
 	python3 "$work/tools/testing/kunit/kunit.py" parse --json="$base.json" "$klog" \
 		>"$base.parse" 2>&1
 	cases=$(python3 "$repo/platform/kunit-cases.py" cases "$base.json" "$suites" "$prefix")
 	[ -n "$cases" ] || cases="1 $prefix (no results; see $klog)"
+	if [ "$krc" != 0 ]; then
+		# boot.sh lists the first reports as "#   LINE:TEXT".
+		line=$(sed -n 's/^#   \([0-9][0-9]*\):.*/\1/p' "$base.boot" | head -1)
+		if [ -n "$line" ]; then
+			culprit=$(python3 "$repo/platform/kunit-cases.py" running "$klog" "$line")
+			echo "# $(basename "$base"): kernel report at $klog:$line, while $culprit ran:" \
+				"$(sed -n "${line}p" "$klog" | cut -c1-120)"
+			case $culprit in "after "*|"before "*) culprit="" ;; esac
+		fi
+	fi
 	while read -r st name; do
-		[ "$krc" = 0 ] || st=1
-		if [ "$st" = 1 ]; then result 1 "$name" "$(cat "$base.boot")"
+		if [ "$krc" != 0 ] && [ -n "$culprit" ] && [ "${name##*.}" = "$culprit" ]; then
+			result 1 "$name" "$(cat "$base.boot")"
+			culprit=done
+		elif [ "$st" = 1 ]; then result 1 "$name" "$(cat "$base.boot")"
 		else result "$st" "$name"; fi
 	done <<<"$cases"
+	[ "$krc" = 0 ] || [ "$culprit" = done ] ||
+		result 1 "$prefix.$(basename "$base") (the boot failed outside any case)" "$(cat "$base.boot")"
 }
 
 # tap_end: the plan and the closing "N passed, N failed"; status 0 if all passed.
