@@ -64,7 +64,7 @@ in_root() {
 		exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			EPDB_CACHE="$EPDB_CACHE_IN" EPDB_PROGRESS="${EPDB_PROGRESS:-}" \
-			EPDB_PROGRESS_SECS="${EPDB_PROGRESS_SECS:-}" "$@"
+			EPDB_PROGRESS_SECS="${EPDB_PROGRESS_SECS:-}" EPDB_JOBS="${EPDB_JOBS:-}" "$@"
 	' in_root "$BUILDROOT" "$@"
 }
 export EPDB_REPO=$REPO_DIR EPDB_CACHE_IN=$CACHE_DIR

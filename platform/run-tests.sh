@@ -9,7 +9,7 @@ repo=$1 work=$2 out=$3 logs=$4
 shift 4
 only=" $* "
 mkdir -p "$logs"
-rm -f "$logs"/*.log "$logs"/*.json
+rm -f "$logs"/*.log "$logs"/*.json "$logs"/*.rc
 
 bash "$repo/platform/initramfs.sh" "$repo" "$work" "$out" || exit 1
 linux=$out/linux initrd=$out/initramfs.cpio.gz
@@ -18,54 +18,24 @@ selected() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 . "$repo/platform/tap.sh"
 . "$repo/platform/progress.sh"
 
-# Progress on a terminal: "test I/N: NAME" before each boot, with the time
-# so far and the slowest boot yet.  $logs/times keeps "NAME SECONDS LIMIT".
-t_start=$SECONDS nboots=0 iboot=0 slowest="" slowest_s=0
-selected kunit && nboots=1
-while read -r name _; do
-	case "$name" in ''|'#'*) continue ;; esac
-	selected "${name#!}" && nboots=$((nboots + 1))
-done <"$repo/platform/matrix"
-: >"$logs/times"
-boot_start() {
-	iboot=$((iboot + 1)) b_start=$SECONDS
-	interactive || return 0
-	printf '[%s] test %d/%d: %s (%s so far%s)\n' "$(date +%H:%M:%S)" $iboot $nboots "$1" \
-		"$(elapsed $t_start)" "${slowest:+; slowest: $slowest ${slowest_s} s}" >&2
-}
-boot_end() { # NAME LIMIT
-	local s=$((SECONDS - b_start))
-	echo "$1 $s $2" >>"$logs/times"
-	[ $s -gt $slowest_s ] && slowest=$1 slowest_s=$s
-	return 0
-}
-
-echo "TAP version 13"
-
-# KUnit: the suites of this project, run in the same test kernel with the same
-# checkers, parsed by the kernel's own kunit.py.
+# The boots run EPDB_JOBS (default: two per CPU) at a time: most of a boot
+# is spent waiting (the 6 s kmemleak needs before its closing scan, the
+# functions' 1-jiffy polls), not computing.  Each boot's results are printed
+# in matrix order as soon as it and the ones before it are done.
+# $logs/times keeps "NAME SECONDS LIMIT" per boot.
+set -f	# kernel arguments are split on blanks, never globbed
+jobs=${EPDB_JOBS:-$((2 * $(nproc)))}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+names=() xfails=() limits=() bargs=() pids=()
 if selected kunit; then
 	glob=$(python3 "$repo/platform/kunit-cases.py" suites "$repo/rust" "$repo/drivers")
 	# kunit.filter_glob takes one glob: the suites' common prefix and a "*".
 	kglob=$(python3 -c 'import os, sys; n = sys.argv[1].split(","); print(n[0] if len(n) == 1 else os.path.commonprefix(n) + "*")' "$glob")
-	klog=$logs/kunit.log
 	# kunit.dtb: the MSI topologies of the doorbell allocator's hardware tests.
-	# After the suites, /init runs a kmemleak scan (scenario kunit-kmemleak):
-	# a leak, like any checker report, fails every KUnit case of the boot.
-	boot_start kunit
-	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$klog" 120 \
-		dtb="$out/dtb/kunit.dtb" kunit.enable=1 kunit.filter_glob="$kglob" \
-		scenario=kunit-kmemleak >"$logs/kunit.boot" 2>&1
-	krc=$?
-	boot_end kunit 120
-	grep '^# .*booting again' "$logs/kunit.boot"
-	slow=$(python3 "$repo/platform/kunit-cases.py" slowest "$klog")
-	echo "# kunit: ${slow:+slowest case ${slow#* } ${slow%% *} s, }hung-task threshold" \
-		"$(sed -n 's/^CONFIG_DEFAULT_HUNG_TASK_TIMEOUT=//p' "$out/.config") s"
-	kunit_report "$klog" $krc "$glob" kunit
+	# After the suites, /init runs a kmemleak scan (scenario kunit-kmemleak).
+	names+=(kunit) xfails+=("") limits+=(120)
+	bargs+=("dtb=$out/dtb/kunit.dtb kunit.enable=1 kunit.filter_glob=$kglob scenario=kunit-kmemleak")
 fi
-
-# End-to-end scenarios: one boot each.
 while read -r name script limit args; do
 	case "$name" in ''|'#'*) continue ;; esac
 	xfail=""
@@ -75,30 +45,71 @@ while read -r name script limit args; do
 		args=$(printf '%s\n' $args | grep -v '^expect=' | paste -sd' ' -)
 	fi
 	selected "$name" || continue
-	args=${args//@DTB@/$out/dtb}
-	log=$logs/$name.log
-	boot_start "$name"
-	bash "$repo/platform/boot.sh" "$linux" "$initrd" "$log" "$limit" \
-		scenario="$script" $args >"$logs/$name.boot" 2>&1
-	rc=$?
-	boot_end "$name" "$limit"
+	names+=("$name") xfails+=("$xfail") limits+=("$limit")
+	bargs+=("scenario=$script ${args//@DTB@/$out/dtb}")
+done <"$repo/platform/matrix"
+nboots=${#names[@]} t_start=$SECONDS
+: >"$logs/times"
+
+# launch I: start boot I in the background.
+launch() {
+	local i=$1 name=${names[$1]} slow
+	if interactive; then
+		slow=$(sort -k2,2nr "$logs/times" | head -1)
+		printf '[%s] test %d/%d: %s (%s so far%s)\n' "$(date +%H:%M:%S)" $((i + 1)) $nboots \
+			"$name" "$(elapsed $t_start)" "${slow:+; slowest: ${slow% *} s}" >&2
+	fi
+	(
+		t0=$SECONDS
+		bash "$repo/platform/boot.sh" "$linux" "$initrd" "$logs/$name.log" "${limits[$i]}" \
+			${bargs[$i]} >"$logs/$name.boot" 2>&1
+		echo $? >"$logs/$name.rc"
+		echo "$name $((SECONDS - t0)) ${limits[$i]}" >>"$logs/times"
+	) &
+	pids[$i]=$!
+}
+
+# report I: wait for boot I and print its results.
+report() {
+	local i=$1 name=${names[$1]} xfail=${xfails[$1]} log rc slow
+	wait "${pids[$i]}"
+	log=$logs/$name.log rc=$(cat "$logs/$name.rc")
+	rm -f "$logs/$name.rc"
 	# A boot that had to be repeated says so (boot.sh explains why).
 	grep '^# .*booting again' "$logs/$name.boot"
+	if [ "$name" = kunit ]; then
+		slow=$(python3 "$repo/platform/kunit-cases.py" slowest "$log")
+		echo "# kunit: ${slow:+slowest case ${slow#* } ${slow%% *} s, }hung-task threshold" \
+			"$(sed -n 's/^CONFIG_DEFAULT_HUNG_TASK_TIMEOUT=//p' "$out/.config") s"
+		kunit_report "$log" "$rc" "$glob" kunit
+		return
+	fi
 	# The scenario's own TAP, indented as a subtest.
 	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$log" |
 		grep -E '^ *(ok |not ok |[0-9]+\.\.[0-9]+|#)' | sed 's/^/    /'
 	if [ -n "$xfail" ]; then
 		# Runner self-test: the boot must have failed, for the expected reason.
-		if [ $rc != 0 ] && grep -q -- "$xfail" "$logs/$name.boot"; then rc=0
+		if [ "$rc" != 0 ] && grep -q -- "$xfail" "$logs/$name.boot"; then rc=0
 		else echo "# expected a failed boot reporting '$xfail', got exit $rc"; rc=1; fi
 		result $rc "scenario.$name (expected failure, detected: $xfail)" "$(cat "$logs/$name.boot")"
 	else
-		result $rc "scenario.$name" "$(cat "$logs/$name.boot")"
+		result "$rc" "scenario.$name" "$(cat "$logs/$name.boot")"
 	fi
-done <"$repo/platform/matrix"
+}
+
+echo "TAP version 13"
+echo "# $nboots boots, $jobs at a time (EPDB_JOBS)"
+next=0
+for ((i = 0; i < nboots; i++)); do
+	while [ $next -lt $nboots ] && [ $next -lt $((i + jobs)) ]; do
+		launch $next
+		next=$((next + 1))
+	done
+	report $i
+done
 
 # Closing summary, as TAP comments before the last line.
-echo "# summary: $nboots boots (KUnit and scenarios) in $(elapsed $t_start), $pass passed, $fail failed"
+echo "# summary: $nboots boots (KUnit and scenarios, $jobs at a time) in $(elapsed $t_start), $pass passed, $fail failed"
 for f in $failed_names; do
 	b=${f#scenario.}; [ "$b" = "$f" ] && b=kunit
 	echo "#   failed: $f (console log: $logs/$b.log, report: $logs/$b.boot)"
