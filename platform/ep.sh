@@ -22,7 +22,15 @@ setup() {
 }
 
 assemble() {
-	in_root /bin/bash "$PLATFORM_DIR/assemble.sh" "$REPO_DIR" "$SRC" "$WORK"
+	in_root /bin/bash "$PLATFORM_DIR/assemble.sh" "$REPO_DIR" "$SRC" "$WORK" &
+	progress_wait $! "work tree" assemble_status || die "cannot assemble the work tree $WORK"
+}
+
+# The work tree being assembled: the staged copy of the source while the
+# series is applied, then the tree itself.
+assemble_status() {
+	if [ -d "$WORK.stage" ]; then echo "source copied and patched: $(du -sm "$WORK.stage" | cut -f1) MB"
+	else echo "syncing $(du -sm "$WORK" | cut -f1) MB"; fi
 }
 
 # build VARIANT [TARGETS...]: out-of-tree build; output in $OUT/build.log.
