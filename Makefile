@@ -7,7 +7,7 @@
 
 EP := bash platform/ep.sh
 
-.PHONY: run test bench bench-profile check kernel kernel-bench kernel-rcar kernel-qemu test-qemu clean-cache help
+.PHONY: run test bench bench-profile check kernel kernel-bench kernel-rcar kernel-qemu test-qemu series series-check clean-cache help
 
 run:	## boot the test kernel and run the main scenario
 	$(EP) run
@@ -38,6 +38,12 @@ kernel-qemu:	## arm64 LLVM build: the R-Car kernel + QEMU virt + KUnit
 
 test-qemu:	## the Rust KUnit suites on arm64 in QEMU (virt, GICv3 ITS, TCG)
 	$(EP) test-qemu
+
+series:	## series/: the patches for your own tree (pristine linux-source-7.2), with a cover letter
+	$(EP) series
+
+series-check:	## git am series/ on a pristine tree, checkpatch --strict each patch (SERIES_BUILD=1: build each)
+	$(EP) series check
 
 clean-cache:	## remove build directories and work trees (keeps build root and source)
 	rm -rf "$$($(EP) cache)/build" "$$($(EP) cache)/work"

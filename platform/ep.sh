@@ -130,6 +130,12 @@ test-qemu)
 	in_root /bin/bash "$PLATFORM_DIR/run-qemu.sh" "$REPO_DIR" "$WORK" "$OUT" \
 		"${EPDB_LOGS:-$REPO_DIR/logs}"
 	;;
+series)
+	# series/: the patch series for another tree; `series check` applies it
+	# with git am and runs checkpatch (SERIES_BUILD=1: builds each step).
+	setup; assemble
+	bash "$PLATFORM_DIR/series.sh" "$SRC" "$WORK" "$@"
+	;;
 cache)
 	echo "$CACHE_DIR"
 	;;
