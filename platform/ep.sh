@@ -9,6 +9,7 @@
 #   ep.sh bench                      C vs Rust benchmark in the um-bench kernel
 #   ep.sh bench-profile              perf profile of the two doorbell allocators (host perf)
 #   ep.sh check                      rustfmt, clippy, checkpatch, rustdoc
+#   ep.sh series [check]             the patch series for another tree (series/), and its check
 #   ep.sh cache                      print the cache directory
 . "$(dirname "$0")/lib.sh"
 
@@ -140,6 +141,6 @@ cache)
 	echo "$CACHE_DIR"
 	;;
 *)
-	sed -n '3,13p' "$0" >&2; exit 2
+	sed -n '3,14p' "$0" >&2; exit 2
 	;;
 esac

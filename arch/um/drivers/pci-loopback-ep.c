@@ -48,7 +48,9 @@
  * channels (DEV_TO_MEM reads host memory, MEM_TO_DEV writes it) and memcpy
  * between endpoint addresses, executed from a work item.
  *
- * Devicetree bindings (no schema; these nodes only exist in UML test DTBs):
+ * Devicetree bindings (these nodes only exist in UML test DTBs; schemas in
+ * Documentation/devicetree/bindings/pci/uml,pci-loopback-ep.yaml and
+ * Documentation/devicetree/bindings/interrupt-controller/uml,loopback-msi.yaml):
  *
  *  Loopback platform-MSI controller (optional):
  *    compatible = "uml,loopback-msi";
