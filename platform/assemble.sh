@@ -28,16 +28,24 @@ if [ "$(cat "$work/.series" 2>/dev/null)" != "$series_key" ]; then
 		patch -d "$stage" -p1 -s --no-backup-if-mismatch -i "$repo/patches/$p" ||
 			{ echo "assemble: $p does not apply" >&2; exit 1; }
 	done <"$repo/patches/series"
-	# Never touch the overlay files from this pass; they are synced below.
-	# Neither the directories that only the overlay has.
-	while read -r f; do
-		d=$(dirname "$f")
-		while [ "$d" != . ] && [ ! -d "$stage/$d" ]; do echo "/$d/"; d=$(dirname "$d"); done
-	done <"$work/.overlay.new" | sort -u >"$work.newdirs"
-	rsync -rlc --delete --exclude-from="$work/.overlay.new" --exclude-from="$work.newdirs" \
-		--exclude=/.overlay --exclude=/.overlay.new --exclude=/.series \
-		"$stage/" "$work/"
-	rm -rf "$stage" "$work.newdirs"
+	if [ ! -f "$work/.series" ]; then
+		# First assembly (or an interrupted one): the staged tree becomes
+		# the work tree, without copying it a second time.
+		mv "$work/.overlay.new" "$stage/.overlay.new"
+		rm -rf "$work"
+		mv "$stage" "$work"
+	else
+		# Never touch the overlay files from this pass; they are synced
+		# below.  Neither the directories that only the overlay has.
+		while read -r f; do
+			d=$(dirname "$f")
+			while [ "$d" != . ] && [ ! -d "$stage/$d" ]; do echo "/$d/"; d=$(dirname "$d"); done
+		done <"$work/.overlay.new" | sort -u >"$work.newdirs"
+		rsync -rlc --delete --exclude-from="$work/.overlay.new" --exclude-from="$work.newdirs" \
+			--exclude=/.overlay --exclude=/.overlay.new --exclude=/.series \
+			"$stage/" "$work/"
+		rm -rf "$stage" "$work.newdirs"
+	fi
 	echo "$series_key" >"$work/.series"
 fi
 

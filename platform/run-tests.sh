@@ -98,7 +98,8 @@ report() {
 }
 
 echo "TAP version 13"
-echo "# $nboots boots, $jobs at a time (EPDB_JOBS)"
+boots() { [ "$1" = 1 ] && echo "1 boot" || echo "$1 boots"; }
+echo "# $(boots $nboots), up to $jobs at a time (EPDB_JOBS)"
 next=0
 for ((i = 0; i < nboots; i++)); do
 	while [ $next -lt $nboots ] && [ $next -lt $((i + jobs)) ]; do
@@ -109,7 +110,7 @@ for ((i = 0; i < nboots; i++)); do
 done
 
 # Closing summary, as TAP comments before the last line.
-echo "# summary: $nboots boots (KUnit and scenarios, $jobs at a time) in $(elapsed $t_start), $pass passed, $fail failed"
+echo "# summary: $(boots $nboots) (KUnit and scenarios, up to $jobs at a time) in $(elapsed $t_start), $pass passed, $fail failed"
 for f in $failed_names; do
 	b=${f#scenario.}; [ "$b" = "$f" ] && b=kunit
 	echo "#   failed: $f (console log: $logs/$b.log, report: $logs/$b.boot)"
