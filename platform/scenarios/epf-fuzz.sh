@@ -27,6 +27,9 @@
 #                  commands; epfuzz -v prints every step
 #   commands=N     commands per controller (default 300)
 #   tmo=MS         completion bound per command (default 2000)
+#   verbose=1      epfuzz -v: every step on the console.  To replay a
+#                  failing seed alone, e.g. seed 3 of C: a matrix line with
+#                  epf=pci_epf_test ctls=1 seed=3 commands=... verbose=1
 # A failing check names its cause in parentheses, e.g. "(never-completed)".
 . /lib/eptest.sh
 
@@ -76,7 +79,8 @@ t0=$(date +%s)
 i=0
 for d in $dirs; do
 	dev=$(echo $devs | cut -d' ' -f$((i + 1)))
-	epfuzz -s $((seed + i)) -n "$commands" -t "$tmo" -m 4 "$d" "$dev" >/tmp/fuzz.$i 2>&1 &
+	# -v: every step on the console (stderr), as it happens
+	epfuzz ${verbose:+-v} -s $((seed + i)) -n "$commands" -t "$tmo" -m 4 "$d" "$dev" >/tmp/fuzz.$i &
 	eval "fpid$i=\$!"
 	i=$((i + 1))
 done

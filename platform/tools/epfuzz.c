@@ -41,7 +41,7 @@
  * (the source).
  *
  * The draws do not depend on what the endpoint answers, so a seed replays
- * the same sequence; -v prints every step.  -x stops at the first failure.
+ * the same sequence; -v prints every step to stderr, as it happens.  -x stops at the first failure.
  * Output: TAP-free comment lines starting with "# ", one per failure (with
  * the command number and the cause in parentheses: never-completed,
  * no-irq, bad-status, guard, data, hang), and the summary line
@@ -428,8 +428,8 @@ static int ring(void)
 	if (!r && !(s & (S_DB_OK | S_NO_RESOURCE)))
 		r = 3;
 	if (verbose)
-		printf("# doorbell BAR%u+%#x data %#x: %d, STATUS %#x\n",
-		       db_bar, db_off, db_data, r, s);
+		fprintf(stderr, "# doorbell BAR%u+%#x data %#x: %d, STATUS %#x\n",
+			db_bar, db_off, db_data, r, s);
 	if (r) {
 		st.ring_tmo++;
 		fail(r == 1 ? "never-completed" : r == 2 ? "no-irq" : "bad-status",
@@ -527,9 +527,9 @@ static int command(void)
 		src_in = 0;
 
 	if (verbose)
-		printf("# cmd %lu: %#x irq_type %#x size %#x src %#llx dst %#llx\n",
-		       st.commands, cmd, cur_irq_type, size,
-		       (unsigned long long)src, (unsigned long long)dst);
+		fprintf(stderr, "# cmd %lu: %#x irq_type %#x size %#x src %#llx dst %#llx\n",
+			st.commands, cmd, cur_irq_type, size,
+			(unsigned long long)src, (unsigned long long)dst);
 
 	wr(0, R_STATUS, 0);
 	c0 = irq_count();
@@ -537,7 +537,7 @@ static int command(void)
 	st.commands++;
 	res = wait_done(S_IRQ_RAISED, cur_irq_type != 0, c0, &s);
 	if (verbose)
-		printf("# -> %d, STATUS %#x\n", res, s);
+		fprintf(stderr, "# -> %d, STATUS %#x\n", res, s);
 	if (res == 1) {
 		st.timedout++;
 		fail("never-completed", "%#x: no IRQ_RAISED, STATUS %#x", cmd, s);
@@ -604,7 +604,7 @@ static void noise(void)
 		}
 		wr(bar, off, rnd_value());
 		if (verbose)
-			printf("# write BAR%u+%#x\n", bar, off);
+			fprintf(stderr, "# write BAR%u+%#x\n", bar, off);
 	}
 }
 
