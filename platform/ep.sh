@@ -92,7 +92,8 @@ soak)
 	logs=${EPDB_LOGS:-$REPO_DIR/logs}
 	rc=0
 	in_root /usr/bin/env EPDB_MATRIX="$PLATFORM_DIR/matrix.soak" /bin/bash \
-		"$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" "$logs" || rc=$?
+		"$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" "$logs" \
+		$(awk '/^[^#]/ { sub(/^!/, "", $1); print $1 }' "$PLATFORM_DIR/matrix.soak") || rc=$?
 	bash "$PLATFORM_DIR/soak-summary.sh" "$logs"
 	exit $rc
 	;;
