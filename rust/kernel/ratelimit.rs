@@ -11,6 +11,11 @@
 //! while it allows. Messages it suppresses are counted, and the count is logged as
 //! `"<name>: N callbacks suppressed"` once printing is allowed again, as in C.
 //!
+//! [`dev_err_ratelimited!`]: crate::dev_err_ratelimited
+//! [`dev_warn_ratelimited!`]: crate::dev_warn_ratelimited
+//! [`dev_info_ratelimited!`]: crate::dev_info_ratelimited
+//! [`pr_err_ratelimited!`]: crate::pr_err_ratelimited
+//!
 //! # Examples
 //!
 //! ```
@@ -108,7 +113,7 @@ macro_rules! dev_err_ratelimited {
 
 /// Prints a warning-level message for a device if the [`Ratelimit`] allows it.
 ///
-/// See [`dev_err_ratelimited!`].
+/// See [`dev_err_ratelimited!`](crate::dev_err_ratelimited).
 #[macro_export]
 macro_rules! dev_warn_ratelimited {
     ($rl:expr, $($arg:tt)*) => {
@@ -120,7 +125,7 @@ macro_rules! dev_warn_ratelimited {
 
 /// Prints an info-level message for a device if the [`Ratelimit`] allows it.
 ///
-/// See [`dev_err_ratelimited!`].
+/// See [`dev_err_ratelimited!`](crate::dev_err_ratelimited).
 #[macro_export]
 macro_rules! dev_info_ratelimited {
     ($rl:expr, $($arg:tt)*) => {
