@@ -7,13 +7,16 @@
 
 EP := bash platform/ep.sh
 
-.PHONY: run test bench bench-profile check kernel kernel-bench kernel-rcar kernel-qemu test-qemu series series-check clean-cache help
+.PHONY: run test soak bench bench-profile check kernel kernel-bench kernel-rcar kernel-qemu test-qemu series series-check clean-cache help
 
 run:	## boot the test kernel and run the main scenario
 	$(EP) run
 
 test:	## KUnit + every end-to-end scenario; last line "N passed, N failed"
 	$(EP) test $(SCENARIOS)
+
+soak:	## the register fuzzer at volume: >= 100000 commands on the Rust port, C seeds (not in CI)
+	$(EP) soak
 
 bench:	## C vs Rust pci-epf-test and doorbell allocator, table of medians (no checkers)
 	$(EP) bench

@@ -6,6 +6,7 @@
 #   ep.sh test-qemu                  the Rust KUnit suites on arm64 in QEMU (TAP)
 #   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
 #   ep.sh run                        build and run the main scenario
+#   ep.sh soak                       the register fuzzer at volume (platform/matrix.soak)
 #   ep.sh bench                      C vs Rust benchmark in the um-bench kernel
 #   ep.sh bench-profile              perf profile of the two doorbell allocators (host perf)
 #   ep.sh check                      rustfmt, clippy, checkpatch, rustdoc
@@ -93,6 +94,17 @@ test)
 	setup; assemble; build um
 	in_root /bin/bash "$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" \
 		"${EPDB_LOGS:-$REPO_DIR/logs}" "$@"
+	;;
+soak)
+	# The fuzzer at volume (platform/matrix.soak), then its figures.
+	setup; assemble; build um
+	logs=${EPDB_LOGS:-$REPO_DIR/logs}
+	rc=0
+	in_root /usr/bin/env EPDB_MATRIX="$PLATFORM_DIR/matrix.soak" /bin/bash \
+		"$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" "$logs" \
+		$(awk '/^[^#]/ { sub(/^!/, "", $1); print $1 }' "$PLATFORM_DIR/matrix.soak") || rc=$?
+	bash "$PLATFORM_DIR/soak-summary.sh" "$logs"
+	exit $rc
 	;;
 run)
 	setup; assemble; build um

@@ -177,6 +177,25 @@
  *  largest BAR size the controller supports (16 MiB) and one call moves at
  *  most a page.  Test scenarios use them to play a hostile host against
  *  endpoint functions.
+ *
+ *  The exerciser also owns a host buffer for endpoint transfers, and an
+ *  IOMMU-like confinement of the endpoint's accesses to host memory:
+ *
+ *  host-dma          the byte image of a 256 KiB buffer of host RAM (zeroed,
+ *                    allocated at probe), readable and writable at any
+ *                    offset; the buffer a hostile host hands the endpoint
+ *  host-dma-addr     "<bus address> <size>" of that buffer (bus address ==
+ *                    physical address on UML, there is no IOMMU)
+ *  host-dma-confine  "Y"/"N", default "N".  While "Y", every endpoint access
+ *                    to host RAM (outbound window, DMA to host addresses)
+ *                    that is not entirely inside host-dma is dropped, as an
+ *                    IOMMU drops accesses outside what the host mapped for
+ *                    the device: reads return all-ones, writes are lost.
+ *                    Host and endpoint RAM are one UML memory, so without
+ *                    it an endpoint told to write to a random host address
+ *                    would overwrite the kernel.  MSI writes are not
+ *                    affected.
+ *  host-dma-dropped  number of accesses dropped by the confinement
  */
 
 #define pr_fmt(fmt) "pci-loopback-ep: " fmt
@@ -213,6 +232,7 @@
 #include <linux/rculist.h>
 #include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
+#include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -233,6 +253,7 @@
 #define LBEP_MAX_MAP_SIZE	SZ_16M
 #define LBEP_MAX_BAR_SIZE	SZ_16M
 #define LBEP_MIN_BAR_SIZE	16
+#define LBEP_HBUF_SIZE		SZ_256K	/* exerciser host buffer (host-dma) */
 
 #define LBEP_CFG_SIZE		PCI_CFG_SPACE_EXP_SIZE
 #define LBEP_MSI_CAP		0x40
@@ -447,6 +468,9 @@ struct lbep_dma_chan {
  * @dma_registered: @dma is registered
  * @dbg_dir: debugfs directory of the host-side bus exerciser
  * @dbg_bar: private data of the host-bar0..5 debugfs files
+ * @hbuf: the exerciser's host buffer (host-dma), or NULL
+ * @confine: drop endpoint accesses to host RAM outside @hbuf
+ * @confine_drops: accesses dropped because of @confine
  */
 struct lbep {
 	struct um_pci_device umdev;
@@ -501,6 +525,9 @@ struct lbep {
 		struct lbep *ep;
 		enum pci_barno bar;
 	} dbg_bar[PCI_STD_NUM_BARS];
+	void *hbuf;
+	bool confine;
+	atomic_t confine_drops;
 };
 
 /**
@@ -696,6 +723,28 @@ static bool lbep_ram_ok(u64 addr, size_t len)
 	}
 
 	return true;
+}
+
+/*
+ * May the endpoint access [addr, addr + len) of host RAM?  With the
+ * exerciser's confinement on, only inside its host buffer (see host-dma).
+ */
+static bool lbep_host_ram_ok(struct lbep *ep, u64 addr, size_t len)
+{
+	u64 base;
+
+	if (!lbep_ram_ok(addr, len))
+		return false;
+	if (!READ_ONCE(ep->confine))
+		return true;
+
+	base = ep->hbuf ? virt_to_phys(ep->hbuf) : 0;
+	if (ep->hbuf && addr >= base && len <= LBEP_HBUF_SIZE &&
+	    addr - base <= LBEP_HBUF_SIZE - len)
+		return true;
+
+	atomic_inc(&ep->confine_drops);
+	return false;
 }
 
 /* Register accesses from virt-pci and logic_iomem are 1, 2, 4 or 8 bytes */
@@ -1378,7 +1427,7 @@ static bool lbep_host_access(struct lbep *ep, u64 pci, struct lbep_xfer *x,
 		goto drop;
 	}
 
-	if (lbep_ram_ok(pci, len)) {
+	if (lbep_host_ram_ok(ep, pci, len)) {
 		lbep_xfer_ram(x, phys_to_virt(pci), len);
 		return true;
 	}
@@ -1885,6 +1934,42 @@ static const struct file_operations lbep_dbg_bar_fops = {
 	.llseek	= default_llseek,
 };
 
+static int lbep_dbg_addr_show(struct seq_file *s, void *unused)
+{
+	struct lbep *ep = s->private;
+
+	seq_printf(s, "%#llx %#x\n", (u64)virt_to_phys(ep->hbuf),
+		   LBEP_HBUF_SIZE);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(lbep_dbg_addr);
+
+static ssize_t lbep_dbg_hbuf_write(struct file *file, const char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	struct lbep *ep = file->private_data;
+
+	return simple_write_to_buffer(ep->hbuf, LBEP_HBUF_SIZE, ppos, ubuf,
+				      count);
+}
+
+static ssize_t lbep_dbg_hbuf_read(struct file *file, char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	struct lbep *ep = file->private_data;
+
+	return simple_read_from_buffer(ubuf, count, ppos, ep->hbuf,
+				       LBEP_HBUF_SIZE);
+}
+
+static const struct file_operations lbep_dbg_hbuf_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.read	= lbep_dbg_hbuf_read,
+	.write	= lbep_dbg_hbuf_write,
+	.llseek	= default_llseek,
+};
+
 static void lbep_dbg_init(struct lbep *ep)
 {
 	char name[sizeof("host-barN")];
@@ -1898,6 +1983,17 @@ static void lbep_dbg_init(struct lbep *ep)
 		debugfs_create_file(name, 0600, ep->dbg_dir, &ep->dbg_bar[bar],
 				    &lbep_dbg_bar_fops);
 	}
+
+	ep->hbuf = alloc_pages_exact(LBEP_HBUF_SIZE, GFP_KERNEL | __GFP_ZERO);
+	if (ep->hbuf) {
+		debugfs_create_file("host-dma", 0600, ep->dbg_dir, ep,
+				    &lbep_dbg_hbuf_fops);
+		debugfs_create_file("host-dma-addr", 0400, ep->dbg_dir, ep,
+				    &lbep_dbg_addr_fops);
+	}
+	debugfs_create_bool("host-dma-confine", 0600, ep->dbg_dir, &ep->confine);
+	debugfs_create_atomic_t("host-dma-dropped", 0400, ep->dbg_dir,
+				&ep->confine_drops);
 }
 
 /* ------------------------------------------------------------------------
@@ -2746,10 +2842,11 @@ static void *lbep_dma_resolve(struct lbep *ep, u64 addr, bool remote,
 			return NULL;
 		if (lbep_range_overlaps(addr, n, LBEP_VPCI_MSI_PAGE, PAGE_SIZE))
 			return NULL;
-	}
-
-	if (!lbep_ram_ok(addr, n))
+		if (!lbep_host_ram_ok(ep, addr, n))
+			return NULL;
+	} else if (!lbep_ram_ok(addr, n)) {
 		return NULL;
+	}
 
 	*len = n;
 	return phys_to_virt(addr);
@@ -3396,6 +3493,9 @@ static void lbep_remove(struct platform_device *pdev)
 	/* Functions release DMA channels and BARs in epc_deinit */
 	pci_epc_deinit_notify(ep->epc);
 	lbep_dma_unregister(ep);
+	/* No endpoint access to host memory is left */
+	if (ep->hbuf)
+		free_pages_exact(ep->hbuf, LBEP_HBUF_SIZE);
 
 	lbep_window_detach(ep);
 	pci_epc_mem_exit(ep->epc);

@@ -36,12 +36,18 @@
 //!   `DOORBELL_SUCCESS` and raises the interrupt: the interrupt handler must be `'static`, while
 //!   the registers and the controller belong to the binding.
 //! - The rate line reports the time of all chunks of a transfer, not only of the last one.
+//! - Every error message that the host's register values can trigger (a rejected command, an
+//!   invalid transfer or vector, a failed doorbell request, ...) is rate-limited, with one
+//!   [`Ratelimit`] per binding (the kernel's default, 10 messages per 5 seconds): C logs
+//!   one `dev_err()` per command, so a hostile host can flood the kernel log. The info-level
+//!   rate line of a successful transfer is not limited (`make bench` reads it).
 //! - DMA transfers time out after [`DMA_TIMEOUT_MS`] instead of waiting forever; the bounce
 //!   buffer of DMA transfers is coherent memory of the controller's parent device instead of a
 //!   streaming mapping of a `kmalloc()` buffer.
 
 use kernel::{
     crc32::crc32_le,
+    dev_err_ratelimited,
     device::Core,
     dmaengine::{
         Channel,
@@ -77,6 +83,7 @@ use kernel::{
     },
     prelude::*,
     random,
+    ratelimit::Ratelimit,
     sync::atomic::{
         Atomic,
         Relaxed, //
@@ -438,6 +445,8 @@ struct TestBinding<'epc> {
     /// The BAR retargeted to the doorbell, to restore on DISABLE_DOORBELL.
     db_bar: Option<BarNo>,
     dma: Option<Dma>,
+    /// The rate limit of every message the host's register values can trigger.
+    log: Pin<KBox<Ratelimit>>,
 }
 
 /// A failed command: the status bits to report.
@@ -516,7 +525,8 @@ impl<'epc> TestBinding<'epc> {
         match irq_vector(number, count) {
             Some(n) => Some((ty, n)),
             None => {
-                dev_err!(
+                dev_err_ratelimited!(
+                    self.log,
                     self.dev(),
                     "Invalid {} IRQ number {} / {}\n",
                     name,
@@ -571,7 +581,7 @@ impl<'epc> TestBinding<'epc> {
         self.write(Reg::STATUS, status.bits());
 
         if let Err(e) = self.epc.raise_irq(ty, number) {
-            dev_err!(self.dev(), "Failed to raise IRQ: {:?}\n", e);
+            dev_err_ratelimited!(self.log, self.dev(), "Failed to raise IRQ: {:?}\n", e);
         }
     }
 
@@ -598,7 +608,13 @@ impl<'epc> TestBinding<'epc> {
         let use_dma = match admit(command, irq_type, flags, self.dma.is_some()) {
             Admission::Run { use_dma } => use_dma,
             Admission::Reject { status, reason } => {
-                dev_err!(self.dev(), "{} (command 0x{:x})\n", reason, command.bits());
+                dev_err_ratelimited!(
+                    self.log,
+                    self.dev(),
+                    "{} (command 0x{:x})\n",
+                    reason,
+                    command.bits()
+                );
 
                 self.complete(status, command.fail_status(), irq_type);
                 return;
@@ -659,7 +675,8 @@ impl<'epc> TestBinding<'epc> {
         let addr = self.read64(addr);
 
         transfer_range(addr, size).map_err(|e| {
-            dev_err!(
+            dev_err_ratelimited!(
+                self.log,
                 self.dev(),
                 "Invalid transfer 0x{:x}+{}: {:?}\n",
                 addr,
@@ -712,7 +729,7 @@ impl<'epc> TestBinding<'epc> {
             // CAST: `off < size <= MAX_TRANSFER`; `addr + size` does not wrap.
             let pci = addr + off as u64;
             let map = self.epc.mem_map(pci, size - off).map_err(|_| {
-                dev_err!(self.dev(), "Failed to map {} address\n", what);
+                dev_err_ratelimited!(self.log, self.dev(), "Failed to map {} address\n", what);
                 invalid
             })?;
             let len = map.pci_size().min(size - off);
@@ -725,7 +742,7 @@ impl<'epc> TestBinding<'epc> {
             total += start.elapsed();
 
             if let Err(e) = ret {
-                dev_err!(self.dev(), "Data transfer failed: {:?}\n", e);
+                dev_err_ratelimited!(self.log, self.dev(), "Data transfer failed: {:?}\n", e);
                 return Err(Status::default());
             }
             off += len;
@@ -812,7 +829,7 @@ impl<'epc> TestBinding<'epc> {
         let chan = match &self.dma {
             Some(dma) if use_dma => {
                 if !dma.rx().has_memcpy() {
-                    dev_err!(self.dev(), "DMA channel cannot copy memory\n");
+                    dev_err_ratelimited!(self.log, self.dev(), "DMA channel cannot copy memory\n");
                     return Err(Status::default());
                 }
                 Some(dma.rx())
@@ -854,7 +871,7 @@ impl<'epc> TestBinding<'epc> {
             total += start.elapsed();
 
             if let Err(e) = ret {
-                dev_err!(self.dev(), "Data transfer failed: {:?}\n", e);
+                dev_err_ratelimited!(self.log, self.dev(), "Data transfer failed: {:?}\n", e);
                 return Err(Status::default());
             }
             off += len;
@@ -867,12 +884,17 @@ impl<'epc> TestBinding<'epc> {
     /// COMMAND_ENABLE_DOORBELL, see C's `pci_epf_test_enable_doorbell()`.
     fn cmd_enable_doorbell(&mut self) -> CmdResult {
         if self.doorbell.is_some() {
-            dev_err!(self.dev(), "Doorbell already enabled\n");
+            dev_err_ratelimited!(self.log, self.dev(), "Doorbell already enabled\n");
             return Err(Status::default());
         }
 
         let doorbells = doorbell::alloc_doorbell(&self.epc, 1).map_err(|e| {
-            dev_err!(self.dev(), "Failed to allocate doorbell: {:?}\n", e);
+            dev_err_ratelimited!(
+                self.log,
+                self.dev(),
+                "Failed to allocate doorbell: {:?}\n",
+                e
+            );
             Status::default()
         })?;
         let msg = *doorbells.get(0).ok_or(Status::default())?;
@@ -885,7 +907,11 @@ impl<'epc> TestBinding<'epc> {
                     .next()
                     .and_then(|b| self.features.next_free_bar(b))
                     .ok_or_else(|| {
-                        dev_err!(self.dev(), "No free BAR for the doorbell\n");
+                        dev_err_ratelimited!(
+                            self.log,
+                            self.dev(),
+                            "No free BAR for the doorbell\n"
+                        );
                         Status::default()
                     })?;
                 (bar, None)
@@ -909,7 +935,12 @@ impl<'epc> TestBinding<'epc> {
             GFP_KERNEL,
         )
         .map_err(|e| {
-            dev_err!(self.dev(), "Failed to request doorbell IRQ: {:?}\n", e);
+            dev_err_ratelimited!(
+                self.log,
+                self.dev(),
+                "Failed to request doorbell IRQ: {:?}\n",
+                e
+            );
             Status::default()
         })?;
 
@@ -922,7 +953,14 @@ impl<'epc> TestBinding<'epc> {
             None => match self.bars[bar.index()].as_mut() {
                 Some(space) if !space.has_subranges() => space
                     .retarget_to(message.address)
-                    .map_err(|e| dev_err!(self.dev(), "Failed to map the doorbell: {:?}\n", e))
+                    .map_err(|e| {
+                        dev_err_ratelimited!(
+                            self.log,
+                            self.dev(),
+                            "Failed to map the doorbell: {:?}\n",
+                            e
+                        )
+                    })
                     .ok()
                     .and_then(|off| u32::try_from(off).ok()),
                 _ => None,
@@ -965,7 +1003,7 @@ impl<'epc> TestBinding<'epc> {
     /// COMMAND_DISABLE_DOORBELL, see C's `pci_epf_test_disable_doorbell()`.
     fn cmd_disable_doorbell(&mut self) -> CmdResult {
         if self.doorbell.is_none() {
-            dev_err!(self.dev(), "Doorbell not enabled\n");
+            dev_err_ratelimited!(self.log, self.dev(), "Doorbell not enabled\n");
             return Err(Status::default());
         }
 
@@ -981,7 +1019,7 @@ impl<'epc> TestBinding<'epc> {
         let raw = self.read(Reg::SIZE);
 
         BarNo::try_from(raw).map_err(|_| {
-            dev_err!(self.dev(), "Invalid BAR number {}\n", raw);
+            dev_err_ratelimited!(self.log, self.dev(), "Invalid BAR number {}\n", raw);
             Status::default()
         })
     }
@@ -1011,7 +1049,8 @@ impl<'epc> TestBinding<'epc> {
         let ranges = [(sub, sub), (0, sub)];
 
         if let Err(e) = space.set_subranges(&ranges) {
-            dev_err!(
+            dev_err_ratelimited!(
+                self.log,
                 self.epc.function().as_ref(),
                 "Failed to set up BAR {} subranges: {:?}\n",
                 bar.index(),
@@ -1160,6 +1199,7 @@ impl endpoint::Driver for PciEpfTestRs {
 
             // CAST: A small constant.
             let msix_table_offset = REG_BLOCK_SIZE as u32;
+            let log = KBox::pin_init(Ratelimit::new(c"pci_epf_test_rs"), GFP_KERNEL)?;
 
             Ok(TestBinding {
                 epc,
@@ -1170,6 +1210,7 @@ impl endpoint::Driver for PciEpfTestRs {
                 doorbell: None,
                 db_bar: None,
                 dma: None,
+                log,
             })
         })();
 
