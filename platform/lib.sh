@@ -47,7 +47,9 @@ BUILDROOT=$CACHE_DIR/root-$(buildroot_key)
 
 # Run a command inside the build root, in a private mount namespace so that the
 # /proc, /dev and /dev/shm mounts disappear with the process.  The repository
-# and the cache are bind-mounted at the same paths inside.
+# and the cache are bind-mounted at the same paths inside; so is, read-only,
+# the git directory of a repository that is a linked work tree (git worktree
+# add), which lies outside it.
 in_root() {
 	[ -x "$BUILDROOT/bin/sh" ] || die "build root missing: run platform/buildroot.sh"
 	unshare -m --propagation private -- /bin/bash -c '
@@ -60,6 +62,11 @@ in_root() {
 		mkdir -p "$r$EPDB_REPO" "$r$EPDB_CACHE_IN"
 		mount --bind "$EPDB_REPO" "$r$EPDB_REPO"
 		mount --bind "$EPDB_CACHE_IN" "$r$EPDB_CACHE_IN"
+		if [ -n "$EPDB_GITDIR" ]; then
+			mkdir -p "$r$EPDB_GITDIR"
+			mount --bind "$EPDB_GITDIR" "$r$EPDB_GITDIR"
+			mount -o remount,bind,ro "$r$EPDB_GITDIR"
+		fi
 		cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
 		exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -68,3 +75,6 @@ in_root() {
 	' in_root "$BUILDROOT" "$@"
 }
 export EPDB_REPO=$REPO_DIR EPDB_CACHE_IN=$CACHE_DIR
+EPDB_GITDIR=$(cd "$REPO_DIR" && git rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+case $EPDB_GITDIR in "$REPO_DIR"/*) EPDB_GITDIR="" ;; esac
+export EPDB_GITDIR
