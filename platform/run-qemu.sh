@@ -42,8 +42,8 @@ while read -r name suites glob extra; do
 	rc=$?
 	# The slowest case against the hung-task threshold: a case that keeps
 	# the KUnit executor waiting longer than that is reported as a hung
-	# task, which fails the boot.  Under TCG everything is 10-50 times
-	# slower than on hardware; the cases are sized to stay far below it.
+	# task, which fails the boot.  The cases are sized to stay far below
+	# it under TCG.
 	slow=$(python3 "$repo/platform/kunit-cases.py" slowest "$log")
 	slow=${slow:+${slow#* } ${slow%% *} s}
 	info="$(($(date +%s) - t0)) s, exit $rc; slowest case ${slow:-none}, hung-task threshold ${hung} s"
