@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+# The R-Car Gen4 kit's setup script, /bin/ep-function, on the loopback
+# controller: the steps a board user runs, checked against the stock host
+# drivers.  pci_epf_test_rs, then the C pci_epf_test, are bound with the
+# kit's defaults, driven by the kselftest pci_endpoint_test and stopped;
+# then pci-epf-vntb with the ID and BAR layout ntb_hw_epf expects of R-Car
+# (1912:0030: control BAR0, doorbells BAR4, memory window BAR2).
+. /lib/eptest.sh
+
+tap_plan 8
+host_dev() { # wait up to 5 s for /dev/pci-endpoint-test.0 to be PRESENT (1) or gone (0)
+	i=0
+	while [ $i -lt 50 ]; do
+		if [ -e /dev/pci-endpoint-test.0 ]; then [ "$1" = 1 ] && return 0
+		else [ "$1" = 0 ] && return 0; fi
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+stopped() { # the function of $f is gone, and so is the host's device
+	ep-function stop && host_dev 0 && [ -z "$(ls "$CFS/functions/$f")" ]
+}
+
+for f in pci_epf_test_rs pci_epf_test; do
+	if ep-function test -f $f && host_dev 1; then
+		ok "ep-function test -f $f: host bound pci_endpoint_test"
+	else
+		not_ok "ep-function test -f $f: host bound pci_endpoint_test"; exit 1
+	fi
+	pci_endpoint_test -t BAR_TEST -t MSI_TEST -t DOORBELL_TEST >/tmp/kst-$f.out 2>&1
+	rc=$?
+	sed 's/^/    /' /tmp/kst-$f.out
+	[ $rc = 0 ] && ok "kselftest BAR, MSI, DOORBELL against $f: $(grep '^# Totals' /tmp/kst-$f.out)" ||
+		not_ok "kselftest BAR, MSI, DOORBELL against $f"
+	check "ep-function stop: $f removed, host device gone" stopped
+done
+
+if ep-function vntb; then
+	ok "ep-function vntb: pci-epf-vntb 1912:0030 linked and started"
+else
+	not_ok "ep-function vntb"; exit 1
+fi
+i=0
+while [ "$(ls /sys/bus/ntb/devices 2>/dev/null | wc -l)" -lt 2 ] && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+check "host: ntb_hw_epf bound the R-Car BAR layout, both NTB devices present" \
+	sh -c '[ "$(ls /sys/bus/ntb/devices | wc -l)" -ge 2 ]'
+tap_done
