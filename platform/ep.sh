@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Entry point behind the top-level Makefile.
 #   ep.sh build [um|um-bench|rcar|qemu]   set up and build a kernel variant
-#   ep.sh kernel-rcar | kernel-qemu  build the arm64 Image (R-Car; R-Car + QEMU virt + KUnit)
+#   ep.sh kernel-rcar                the R-Car Gen4 kit in rcar-kit/ (Image, DTBs, overlays, initramfs)
+#   ep.sh kernel-qemu                build the arm64 Image (R-Car + QEMU virt + KUnit)
 #   ep.sh test-qemu                  the Rust KUnit suites on arm64 in QEMU (TAP)
 #   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
 #   ep.sh run                        build and run the main scenario
@@ -130,8 +131,11 @@ check)
 	in_root /bin/bash "$PLATFORM_DIR/check.sh" "$REPO_DIR" "$WORK" "$OUT" "$CACHE_DIR/build/$VER/um-clippy"
 	;;
 kernel-rcar)
-	setup; assemble; build rcar Image
-	ls -l "$OUT/arch/arm64/boot/Image"
+	# The kit: Image, DTBs and overlays, initramfs, checks (platform/rcar).
+	setup; assemble; build rcar Image dtbs
+	in_root /bin/bash "$PLATFORM_DIR/rcar/kit.sh" "$REPO_DIR" "$WORK" "$OUT" \
+		"$REPO_DIR/rcar-kit" "$CACHE_DIR/downloads/arm64"
+	ls -l "$REPO_DIR/rcar-kit"
 	;;
 kernel-qemu)
 	setup; assemble; build qemu Image
