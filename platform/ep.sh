@@ -116,7 +116,7 @@ bench)
 	setup; assemble; build um-bench
 	in_root BENCH_ROUNDS="${BENCH_ROUNDS:-5}" BENCH_MODES="${BENCH_MODES:-msi embedded}" \
 		BENCH_CONF="${BENCH_CONF:-platform/bench.conf}" \
-		/bin/bash "$PLATFORM_DIR/bench.sh" "$REPO_DIR" "$WORK" "$OUT" "${EPDB_LOGS:-$REPO_DIR/logs}"
+		/bin/bash "$PLATFORM_DIR/run-bench.sh" "$REPO_DIR" "$WORK" "$OUT" "${EPDB_LOGS:-$REPO_DIR/logs}"
 	;;
 bench-profile)
 	setup; assemble; build um-bench

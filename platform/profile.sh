@@ -35,11 +35,11 @@ boot=$logs/profile.log
 log "profiling: $runs x $pairs alloc+free pairs per allocator, $mode doorbells"
 perf record -q -g -e cpu-clock -F "$freq" -o "$logs/perf.data" -- \
 	bash -c 'in_root "$@"' in_root \
-	/bin/bash "$PLATFORM_DIR/boot.sh" "$OUT/linux" "$OUT/initramfs.cpio.gz" "$boot" 600 \
+	/bin/bash "$PLATFORM_DIR/boot-kernel.sh" "$OUT/linux" "$OUT/initramfs.cpio.gz" "$boot" 600 \
 	loglevel=5 scenario=bench dtb="$OUT/dtb/$mode.dtb" doorbell="$mode" \
 	bench_parts=alloc bench_dbn=$pairs bench_dbrounds="$runs" >"$logs/profile.boot" 2>&1 ||
 	{ cat "$logs/profile.boot" >&2; die "the profile boot failed; see $boot"; }
-# boot.sh boots again after a UML abort at power-off; perf then holds the
+# boot-kernel.sh boots again after a UML abort at power-off; perf then holds the
 # samples of both boots, and the pairs of only the last one are counted.
 ! grep -q 'booting again' "$logs/profile.boot" ||
 	die "UML aborted at power-off and was booted again: the profile counts two boots; run it again"

@@ -36,7 +36,7 @@ echo "TAP version 13"
 while read -r name suites glob extra; do
 	log=$logs/qemu-kunit-$name.log
 	t0=$(date +%s)
-	EPDB_BOOT=qemu-arm64 bash "$repo/platform/boot.sh" "$image" "" "$log" 600 \
+	EPDB_BOOT=qemu-arm64 bash "$repo/platform/boot-kernel.sh" "$image" "" "$log" 600 \
 		kunit.enable=1 kunit.filter_glob="$glob" kunit_shutdown=poweroff $extra \
 		>"$logs/qemu-kunit-$name.boot" 2>&1
 	rc=$?

@@ -61,7 +61,7 @@ launch() {
 	fi
 	(
 		t0=$SECONDS
-		bash "$repo/platform/boot.sh" "$linux" "$initrd" "$logs/$name.log" "${limits[$i]}" \
+		bash "$repo/platform/boot-kernel.sh" "$linux" "$initrd" "$logs/$name.log" "${limits[$i]}" \
 			${bargs[$i]} >"$logs/$name.boot" 2>&1
 		echo $? >"$logs/$name.rc"
 		echo "$name $((SECONDS - t0)) ${limits[$i]}" >>"$logs/times"
@@ -75,7 +75,7 @@ report() {
 	wait "${pids[$i]}"
 	log=$logs/$name.log rc=$(cat "$logs/$name.rc")
 	rm -f "$logs/$name.rc"
-	# A boot that had to be repeated says so (boot.sh explains why).
+	# A boot that had to be repeated says so (boot-kernel.sh explains why).
 	grep '^# .*booting again' "$logs/$name.boot"
 	if [ "$name" = kunit ]; then
 		slow=$(python3 "$repo/platform/kunit-cases.py" slowest "$log")

@@ -16,7 +16,7 @@ result() {
 }
 
 # kunit_report LOG RC SUITES PREFIX: one result per test case of a KUnit boot
-# whose console log is LOG.dir/NAME.log and boot report NAME.boot (boot.sh's
+# whose console log is LOG.dir/NAME.log and boot report NAME.boot (boot-kernel.sh's
 # output, RC its exit code), parsed by the kernel's kunit.py into NAME.json.
 # Every suite of the comma-separated SUITES must have run.  A failed boot
 # (a checker's report, a hang, an exit code) fails the case that was running
@@ -32,7 +32,7 @@ kunit_report() {
 	cases=$(python3 "$repo/platform/kunit-cases.py" cases "$base.json" "$suites" "$prefix")
 	[ -n "$cases" ] || cases="1 $prefix (no results; see $klog)"
 	if [ "$krc" != 0 ]; then
-		# boot.sh lists the first reports as "#   LINE:TEXT".
+		# boot-kernel.sh lists the first reports as "#   LINE:TEXT".
 		line=$(sed -n 's/^#   \([0-9][0-9]*\):.*/\1/p' "$base.boot" | head -1)
 		if [ -n "$line" ]; then
 			culprit=$(python3 "$repo/platform/kunit-cases.py" running "$klog" "$line")

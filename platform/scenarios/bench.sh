@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # `make bench`, inside the um-bench kernel (no checkers).  Not in the matrix:
-# platform/bench.sh boots it once per doorbell mode.
+# platform/run-bench.sh boots it once per doorbell mode.
 #
 # Two pci-epf-test compatible functions, bench_a=NAME and bench_b=NAME on the
 # kernel command line (columns A and B), are bound alternately to the loopback

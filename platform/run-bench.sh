@@ -3,7 +3,7 @@
 # `make bench`: boot the um-bench kernel (no checkers) once per doorbell mode,
 # run the bench scenario (platform/scenarios/bench.sh) and print the table of
 # medians, C column vs Rust column, plus object text sizes.  Runs inside the
-# build root.  Usage: bench.sh REPO WORKTREE BUILDDIR LOGDIR
+# build root.  Usage: run-bench.sh REPO WORKTREE BUILDDIR LOGDIR
 # Environment: BENCH_ROUNDS (default 5), BENCH_MODES (default "msi embedded"),
 # BENCH_CONF (default platform/bench.conf; platform/bench-noise.conf has the C
 # function in both columns, to see the noise).
@@ -41,7 +41,7 @@ fail=0
 for mode in $modes; do
 	log=$logs/bench.$mode.log
 	echo "bench: booting um-bench, $mode doorbells, $rounds rounds ($log)" >&2
-	bash "$repo/platform/boot.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1200 \
+	bash "$repo/platform/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1200 \
 		loglevel=5 scenario=bench dtb="$out/dtb/$mode.dtb" doorbell="$mode" \
 		bench_a="$fa" bench_b="$fb" bench_rounds="$rounds" >"$logs/bench.$mode.boot" 2>&1
 	rc=$?
