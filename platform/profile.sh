@@ -17,6 +17,7 @@
 # Runs on the host, sourced by ep.sh (OUT and the helpers of lib.sh set);
 # needs perf there.  Environment: PROFILE_MODE (embedded), PROFILE_RUNS (40
 # runs of 100000 pairs per allocator), PROFILE_FREQ (4999), PROFILE_TOP (20).
+. "$PLATFORM_DIR/tap.sh"
 logs=$1
 mode=${PROFILE_MODE:-embedded}
 runs=${PROFILE_RUNS:-40}
@@ -43,7 +44,7 @@ perf record -q -g -e cpu-clock -F "$freq" -o "$logs/perf.data" -- \
 # samples of both boots, and the pairs of only the last one are counted.
 ! grep -q 'booting again' "$logs/profile.boot" ||
 	die "UML aborted at power-off and was booted again: the profile counts two boots; run it again"
-sed -n '/^# scenario: /,/^# scenario .* exit /p' "$boot" | grep -E '^(ok |not ok |#)' >&2 || true
+tap_of_scenario "$boot" >&2 || true
 grep '^BENCH .* alloc_free ' "$boot" >"$logs/profile.ns" || die "no BENCH lines in $boot"
 perf script -i "$logs/perf.data" --comm linux -F ip,sym 2>/dev/null >"$logs/profile.stacks" ||
 	die "perf script failed"

@@ -33,6 +33,7 @@ if [ -f "$um" ]; then
 	fi
 fi
 
+. "$repo/platform/tap.sh"
 bash "$repo/platform/initramfs.sh" "$repo" "$work" "$out" || exit 1
 
 raw=$logs/bench.raw
@@ -46,7 +47,7 @@ for mode in $modes; do
 		bench_a="$fa" bench_b="$fb" bench_rounds="$rounds" >"$logs/bench.$mode.boot" 2>&1
 	rc=$?
 	# The scenario's TAP, for the record.
-	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$log" | grep -E '^(ok |not ok |#)' >&2
+	tap_of_scenario "$log" >&2
 	if [ $rc != 0 ]; then
 		echo "bench: the $mode boot failed (exit $rc); see $log" >&2
 		cat "$logs/bench.$mode.boot" >&2

@@ -11,6 +11,7 @@ mkdir -p "$logs"
 rm -f "$logs"/qemu-kunit*
 
 . "$repo/platform/tap.sh"
+. "$repo/platform/kunit-report.sh"
 
 hw=rust_pci_endpoint_doorbell_hw
 its=dtb-add=$repo/platform/dts/qemu-kunit-its.dtsi

@@ -16,6 +16,7 @@ linux=$out/linux initrd=$out/initramfs.cpio.gz
 selected() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 
 . "$repo/platform/tap.sh"
+. "$repo/platform/kunit-report.sh"
 . "$repo/platform/progress.sh"
 
 # The boots run EPDB_JOBS (default: two per CPU) at a time: most of a boot
@@ -85,8 +86,7 @@ report() {
 		return
 	fi
 	# The scenario's own TAP, indented as a subtest.
-	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$log" |
-		grep -E '^ *(ok |not ok |[0-9]+\.\.[0-9]+|#)' | sed 's/^/    /'
+	tap_of_scenario "$log" | sed 's/^/    /'
 	if [ -n "$xfail" ]; then
 		# Runner self-test: the boot must have failed, for the expected reason.
 		if [ "$rc" != 0 ] && grep -q -- "$xfail" "$logs/$name.boot"; then rc=0
@@ -110,8 +110,8 @@ for ((i = 0; i < nboots; i++)); do
 done
 
 # Closing summary, as TAP comments before the last line.
-echo "# summary: $(boots $nboots) (KUnit and scenarios, up to $jobs at a time) in $(elapsed $t_start), $pass passed, $fail failed"
-for f in $failed_names; do
+echo "# summary: $(boots $nboots) (KUnit and scenarios, up to $jobs at a time) in $(elapsed $t_start), $tap_pass passed, $tap_fail failed"
+for f in $tap_failed; do
 	b=${f#scenario.}; [ "$b" = "$f" ] && b=kunit
 	echo "#   failed: $f (console log: $logs/$b.log, report: $logs/$b.boot)"
 done
@@ -121,7 +121,7 @@ echo "#   slowest boots: $(sort -k2,2nr "$logs/times" | head -3 | awk '{ printf 
 over=$(awk '$1 != "selftest-hang" && $2 * 2 > $3 { printf " %s (%d of %d s)", $1, $2, $3 }' "$logs/times")
 [ -z "$over" ] || echo "#   warning: over half their time limit, raise it in platform/matrix:$over"
 echo "#   logs: $logs (one console log per boot), kernel build log: $out/build.log"
-failed_sc=$(printf '%s\n' $failed_names | sed -n 's/^scenario\.//p' | sort -u | paste -sd' ' -)
+failed_sc=$(printf '%s\n' $tap_failed | sed -n 's/^scenario\.//p' | sort -u | paste -sd' ' -)
 case ${EPDB_RUNNER:-test} in
 run) echo "#   next: make test (everything), EPDB_RUN=<scenario> make run (another one, see platform/matrix), make check" ;;
 *) [ -z "$failed_sc" ] || echo "#   rerun the failed scenarios: make test SCENARIOS=\"$failed_sc\""

@@ -51,7 +51,7 @@ for epc in $ctl_list; do
 		! cfs_write 4 "$fn/msi_interrupts" "$fn/msix_interrupts" ||
 		! ln -s "$fn" "$CFS/controllers/$epc/" ||
 		! echo 1 >"$CFS/controllers/$epc/start"; then
-		not_ok "bring-up: $epf on $epc (setup)"; tap_plan $_tap_n; exit 1
+		not_ok "bring-up: $epf on $epc (setup)"; exit 1
 	fi
 	i=0
 	dev=""
@@ -62,13 +62,13 @@ for epc in $ctl_list; do
 	if [ -z "$dev" ] || [ ! -d "$DBG/$epc" ] || ! epreg -i "/dev/$dev" 1; then
 		not_ok "bring-up: host driver on $epc with MSI (setup)" \
 			"device '${dev}', $(ls -d "$DBG"/* | paste -sd' ' -)"
-		tap_plan $_tap_n; exit 1
+		exit 1
 	fi
 	devs="$devs $dev" dirs="$dirs $DBG/$epc"
 	n=$((n + 1))
 done
 if [ $n = 0 ]; then
-	not_ok "no loopback controller (setup)"; tap_plan $_tap_n; exit 1
+	not_ok "no loopback controller (setup)"; exit 1
 fi
 ok "bring-up: $epf on $n controller(s), host driver with MSI: $devs"
 
@@ -137,5 +137,4 @@ if eptest_kmemleak; then
 else
 	not_ok "leaks: kmemleak reports unreferenced objects (leak)"
 fi
-tap_plan $_tap_n
-tap_done
+tap_end

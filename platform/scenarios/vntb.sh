@@ -7,7 +7,6 @@
 . /lib/eptest.sh
 
 epf=${epf:-pci_epf_vntb}
-[ -n "${dbimpl:-}" ] && tap_plan 9 || tap_plan 8
 check_doorbell_impl
 fn=$CFS/functions/$epf/func1
 mkdir "$fn" || { not_ok "create $fn"; exit 1; }
@@ -106,4 +105,4 @@ fi
 if [ "${remove:-}" = 1 ]; then
 	rmdir "$fn" && echo "# function removed"
 fi
-tap_done
+tap_end
