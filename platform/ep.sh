@@ -96,14 +96,16 @@ test)
 		"${EPDB_LOGS:-$REPO_DIR/logs}" "$@"
 	;;
 soak)
-	# The fuzzer at volume (platform/matrix.soak), then its figures.
+	# The fuzzer at volume (the boots of platform/matrix.soak, no KUnit
+	# boot), then its figures.
 	setup; assemble; build um
+	. "$PLATFORM_DIR/matrix.sh"
+	names=$(matrix_names "$PLATFORM_DIR/matrix.soak") || die "platform/matrix.soak is malformed"
 	logs=${EPDB_LOGS:-$REPO_DIR/logs}
 	rc=0
 	in_root /usr/bin/env EPDB_MATRIX="$PLATFORM_DIR/matrix.soak" /bin/bash \
-		"$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" "$logs" \
-		$(awk '/^[^#]/ { sub(/^!/, "", $1); print $1 }' "$PLATFORM_DIR/matrix.soak") || rc=$?
-	bash "$PLATFORM_DIR/soak-summary.sh" "$logs"
+		"$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$WORK" "$OUT" "$logs" $names || rc=$?
+	bash "$PLATFORM_DIR/soak-summary.sh" "$PLATFORM_DIR/matrix.soak" "$logs"
 	exit $rc
 	;;
 run)
