@@ -14,11 +14,13 @@
 # a sample is 1/FREQ s); the time the host spends in a system call of UML
 # counts for the UML function that made it.
 #
-# Runs on the host, sourced by ep.sh (OUT and the helpers of lib.sh set);
-# needs perf there.  Environment: PROFILE_MODE (embedded), PROFILE_RUNS (40
-# runs of 100000 pairs per allocator), PROFILE_FREQ (4999), PROFILE_TOP (20).
+# Runs on the host, called by ep.sh once the kernel and the initramfs in
+# BUILDDIR are built; needs perf there.  Usage: profile.sh BUILDDIR LOGDIR
+# Environment: PROFILE_MODE (embedded), PROFILE_RUNS (40 runs of 100000
+# pairs per allocator), PROFILE_FREQ (4999), PROFILE_TOP (20).
+. "$(dirname "$0")/lib.sh"
 . "$PLATFORM_DIR/tap.sh"
-logs=$1
+out=$1 logs=$2
 mode=${PROFILE_MODE:-embedded}
 runs=${PROFILE_RUNS:-40}
 pairs=100000
@@ -36,8 +38,8 @@ boot=$logs/profile.log
 log "profiling: $runs x $pairs alloc+free pairs per allocator, $mode doorbells"
 perf record -q -g -e cpu-clock -F "$freq" -o "$logs/perf.data" -- \
 	bash -c 'in_root "$@"' in_root \
-	/bin/bash "$PLATFORM_DIR/boot-kernel.sh" "$OUT/linux" "$OUT/initramfs.cpio.gz" "$boot" 600 \
-	loglevel=5 scenario=bench dtb="$OUT/dtb/$mode.dtb" doorbell="$mode" \
+	/bin/bash "$PLATFORM_DIR/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$boot" 600 \
+	loglevel=5 scenario=bench dtb="$out/dtb/$mode.dtb" doorbell="$mode" \
 	bench_parts=alloc bench_dbn=$pairs bench_dbrounds="$runs" >"$logs/profile.boot" 2>&1 ||
 	{ cat "$logs/profile.boot" >&2; die "the profile boot failed; see $boot"; }
 # boot-kernel.sh boots again after a UML abort at power-off; perf then holds the

@@ -3,12 +3,14 @@
 # `make bench`: boot the um-bench kernel (no checkers) once per doorbell mode,
 # run the bench scenario (platform/scenarios/bench.sh) and print the table of
 # medians, C column vs Rust column, plus object text sizes.  Runs inside the
-# build root.  Usage: run-bench.sh REPO WORKTREE BUILDDIR LOGDIR
+# build root.  Usage: run-bench.sh REPO WORKTREE BUILDDIR LOGDIR [UMBUILDDIR]
+# BUILDDIR is the um-bench kernel's; UMBUILDDIR, the test kernel's, whose
+# configuration the bench kernel's is compared with.
 # Environment: BENCH_ROUNDS (default 5), BENCH_MODES (default "msi embedded"),
 # BENCH_CONF (default platform/bench.conf; platform/bench-noise.conf has the C
 # function in both columns, to see the noise).
 set -uo pipefail
-repo=$1 work=$2 out=$3 logs=$4
+repo=$1 work=$2 out=$3 logs=$4 umout=${5:-}
 rounds=${BENCH_ROUNDS:-5}
 modes=${BENCH_MODES:-msi embedded}
 mkdir -p "$logs"
@@ -23,8 +25,8 @@ fa=$(col C 2) fb=$(col Rust 2) oa=$(col C 3) ob=$(col Rust 3)
 
 # The bench kernel is um.config without the checkers: it must have the same
 # endpoint functions and drivers as the test kernel (compared when built).
-um=$(dirname "$out")/um/.config
-if [ -f "$um" ]; then
+um=$umout/.config
+if [ -n "$umout" ] && [ -f "$um" ]; then
 	pick() { grep -E '^CONFIG_(PCI|NTB|UML_PCI|RUST_PCI|DMA_ENGINE)[A-Z0-9_]*=' "$1" |
 		grep -v DEBUG | sort; }
 	if ! d=$(diff <(pick "$um") <(pick "$out/.config")); then
