@@ -18,6 +18,26 @@ cfs_write() {
 	done
 }
 
+# wait_until COMMAND...: run COMMAND every 0.1 s until it succeeds, for up
+# to 5 s (the link and the host device follow configfs from work items);
+# the status of its last run.
+wait_until() {
+	_wait_n=0
+	until "$@"; do
+		[ $_wait_n -lt 50 ] || return 1
+		sleep 0.1
+		_wait_n=$((_wait_n + 1))
+	done
+}
+
+# epf_test_create DIR NVEC: the configfs function instance DIR of a
+# pci-epf-test compatible function, with the IDs pci_endpoint_test binds to
+# (TI 0x104c:0xb500) and NVEC MSI and MSI-X vectors.
+epf_test_create() {
+	mkdir "$1" && cfs_write 0x104c "$1/vendorid" && cfs_write 0xb500 "$1/deviceid" &&
+		cfs_write "$2" "$1/msi_interrupts" "$1/msix_interrupts"
+}
+
 # With kmemleak built in, scan once more at the end of every scenario and
 # print any leak: the host runner fails the scenario on a report.  Objects
 # must be older than kmemleak's minimum age (5 s) to be reported.

@@ -8,13 +8,8 @@
 . /lib/eptest.sh
 
 host_dev() { # wait up to 5 s for /dev/pci-endpoint-test.0 to be PRESENT (1) or gone (0)
-	i=0
-	while [ $i -lt 50 ]; do
-		if [ -e /dev/pci-endpoint-test.0 ]; then [ "$1" = 1 ] && return 0
-		else [ "$1" = 0 ] && return 0; fi
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
+	if [ "$1" = 1 ]; then wait_until test -e /dev/pci-endpoint-test.0
+	else wait_until test ! -e /dev/pci-endpoint-test.0; fi
 }
 
 stopped() { # the function of $f is gone, and so is the host's device

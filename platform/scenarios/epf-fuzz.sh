@@ -46,10 +46,7 @@ for epc in $ctl_list; do
 	fn=$CFS/functions/$epf/fuzz$n
 	ls /dev | grep '^pci-endpoint-test\.' >/tmp/devs.0
 	echo none >>/tmp/devs.0
-	if ! mkdir "$fn" || ! cfs_write 0x104c "$fn/vendorid" ||
-		! cfs_write 0xb500 "$fn/deviceid" ||
-		! cfs_write 4 "$fn/msi_interrupts" "$fn/msix_interrupts" ||
-		! ln -s "$fn" "$CFS/controllers/$epc/" ||
+	if ! epf_test_create "$fn" 4 || ! ln -s "$fn" "$CFS/controllers/$epc/" ||
 		! echo 1 >"$CFS/controllers/$epc/start"; then
 		not_ok "bring-up: $epf on $epc (setup)"; exit 1
 	fi
@@ -125,9 +122,8 @@ for epc in $ctl_list; do
 	rm "$CFS/controllers/$epc/fuzz$i" && rmdir "$CFS/functions/$epf/fuzz$i" || bad=1
 	i=$((i + 1))
 done
-j=0
-while ls /dev | grep -q '^pci-endpoint-test\.' && [ $j -lt 50 ]; do sleep 0.1; j=$((j + 1)); done
-if [ $bad = 0 ] && ! ls /dev | grep -q '^pci-endpoint-test\.'; then
+no_host_dev() { ! ls /dev | grep -q '^pci-endpoint-test\.'; }
+if [ $bad = 0 ] && wait_until no_host_dev; then
 	ok "torn down: links stopped, functions unbound and removed"
 else
 	not_ok "torn down: links stopped, functions unbound and removed (teardown)"

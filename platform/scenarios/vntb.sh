@@ -83,15 +83,11 @@ echo "# host spad1 after endpoint wrote peer spad1: $v"
 # Let the host finish its link-down command before the endpoint stops the link:
 # ntb_hw_epf WARNs when a command to the endpoint times out.
 cfs_write N "$H/link" "$E/link"
-i=0
-while [ "$(cat $H/peer0/link)" != N ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+peer_down() { [ "$(cat $H/peer0/link)" = N ]; }
+wait_until peer_down
 # Stopping the link removes the host device from a work item; unbind only after
 # that, or ntb_hw_epf's remove() talks to a function that is gone.
-host_gone() {
-	i=0
-	while [ -e "/sys/bus/pci/devices/$host" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	[ ! -e "/sys/bus/pci/devices/$host" ]
-}
+host_gone() { wait_until test ! -e "/sys/bus/pci/devices/$host"; }
 if [ "$(cat $H/peer0/link)" = N ] && cfs_write 0 "$CFS/controllers/$epc/start" &&
 	host_gone && rm "$fn/primary/$epc"; then
 	ok "torn down: links disabled, link stopped, function unbound"
