@@ -40,3 +40,16 @@ kunit_report() {
 	[ "$krc" = 0 ] || [ "$culprit" = done ] ||
 		result 1 "$prefix.$(basename "$base") (the boot failed outside any case)" "$(cat "$base.boot")"
 }
+
+# kunit_timing LOG CONFIG: "slowest case NAME S s, hung-task threshold T s"
+# for the KUnit boot whose console log is LOG, in a kernel configured by
+# CONFIG (its .config).  The KUnit executor waits for each case in an
+# uninterruptible sleep: a case slower than the threshold is reported as a
+# hung task, which fails the boot.
+kunit_timing() {
+	local slow
+	slow=$(python3 "$repo/platform/kunit-cases.py" slowest "$1")
+	[ -z "$slow" ] || slow="${slow#* } ${slow%% *} s"
+	echo "slowest case ${slow:-none}, hung-task threshold" \
+		"$(sed -n 's/^CONFIG_DEFAULT_HUNG_TASK_TIMEOUT=//p' "$2") s"
+}

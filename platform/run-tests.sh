@@ -72,16 +72,14 @@ launch() {
 
 # report I: wait for boot I and print its results.
 report() {
-	local i=$1 name=${names[$1]} expect=${expects[$1]} log rc slow xfail
+	local i=$1 name=${names[$1]} expect=${expects[$1]} log rc xfail
 	wait "${pids[$i]}"
 	log=$logs/$name.log rc=$(cat "$logs/$name.rc")
 	rm -f "$logs/$name.rc"
 	# A boot that had to be repeated says so (boot-kernel.sh explains why).
 	grep '^# .*booting again' "$logs/$name.boot"
 	if [ "$name" = kunit ]; then
-		slow=$(python3 "$repo/platform/kunit-cases.py" slowest "$log")
-		echo "# kunit: ${slow:+slowest case ${slow#* } ${slow%% *} s, }hung-task threshold" \
-			"$(sed -n 's/^CONFIG_DEFAULT_HUNG_TASK_TIMEOUT=//p' "$out/.config") s"
+		echo "# kunit: $(kunit_timing "$log" "$out/.config")"
 		kunit_report "$log" "$rc" "$glob" kunit
 		return
 	fi
