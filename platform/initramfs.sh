@@ -17,7 +17,9 @@ gcc -static -O2 -Wall -D_GNU_SOURCE -I"$st" -o "$stage/bin/pci_endpoint_test" \
 cp /bin/busybox "$stage/bin/busybox"
 install -m 0755 "$repo/platform/initramfs/init" "$stage/init"
 install -m 0755 "$repo/platform/initramfs/ep-function" "$stage/bin/ep-function"
+# The scenarios' helpers and the TAP helper the host runners use too.
 cp "$repo/platform/initramfs/eptest.sh" "$stage/lib/eptest.sh"
+cp "$repo/platform/tap.sh" "$stage/lib/tap.sh"
 cp "$repo"/platform/scenarios/*.sh "$stage/scenarios/"
 for t in "$repo"/platform/tools/*.c; do
 	[ -f "$t" ] || continue

@@ -14,10 +14,13 @@
 # a sample is 1/FREQ s); the time the host spends in a system call of UML
 # counts for the UML function that made it.
 #
-# Runs on the host, sourced by ep.sh (OUT and the helpers of lib.sh set);
-# needs perf there.  Environment: PROFILE_MODE (embedded), PROFILE_RUNS (40
-# runs of 100000 pairs per allocator), PROFILE_FREQ (4999), PROFILE_TOP (20).
-logs=$1
+# Runs on the host, called by ep.sh once the kernel and the initramfs in
+# BUILDDIR are built; needs perf there.  Usage: profile.sh BUILDDIR LOGDIR
+# Environment: PROFILE_MODE (embedded), PROFILE_RUNS (40 runs of 100000
+# pairs per allocator), PROFILE_FREQ (4999), PROFILE_TOP (20).
+. "$(dirname "$0")/lib.sh"
+. "$PLATFORM_DIR/tap.sh"
+out=$1 logs=$2
 mode=${PROFILE_MODE:-embedded}
 runs=${PROFILE_RUNS:-40}
 pairs=100000
@@ -35,15 +38,15 @@ boot=$logs/profile.log
 log "profiling: $runs x $pairs alloc+free pairs per allocator, $mode doorbells"
 perf record -q -g -e cpu-clock -F "$freq" -o "$logs/perf.data" -- \
 	bash -c 'in_root "$@"' in_root \
-	/bin/bash "$PLATFORM_DIR/boot.sh" "$OUT/linux" "$OUT/initramfs.cpio.gz" "$boot" 600 \
-	loglevel=5 scenario=bench dtb="$OUT/dtb/$mode.dtb" doorbell="$mode" \
+	/bin/bash "$PLATFORM_DIR/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$boot" 600 \
+	loglevel=5 scenario=bench dtb="$out/dtb/$mode.dtb" doorbell="$mode" \
 	bench_parts=alloc bench_dbn=$pairs bench_dbrounds="$runs" >"$logs/profile.boot" 2>&1 ||
 	{ cat "$logs/profile.boot" >&2; die "the profile boot failed; see $boot"; }
-# boot.sh boots again after a UML abort at power-off; perf then holds the
+# boot-kernel.sh boots again after a UML abort at power-off; perf then holds the
 # samples of both boots, and the pairs of only the last one are counted.
 ! grep -q 'booting again' "$logs/profile.boot" ||
 	die "UML aborted at power-off and was booted again: the profile counts two boots; run it again"
-sed -n '/^# scenario: /,/^# scenario .* exit /p' "$boot" | grep -E '^(ok |not ok |#)' >&2 || true
+tap_of_scenario "$boot" >&2 || true
 grep '^BENCH .* alloc_free ' "$boot" >"$logs/profile.ns" || die "no BENCH lines in $boot"
 perf script -i "$logs/perf.data" --comm linux -F ip,sym 2>/dev/null >"$logs/profile.stacks" ||
 	die "perf script failed"

@@ -11,6 +11,7 @@ mkdir -p "$logs"
 rm -f "$logs"/qemu-kunit*
 
 . "$repo/platform/tap.sh"
+. "$repo/platform/kunit-report.sh"
 
 hw=rust_pci_endpoint_doorbell_hw
 its=dtb-add=$repo/platform/dts/qemu-kunit-its.dtsi
@@ -29,24 +30,17 @@ excluded="msi_success:asserts_the_UML_loopback_doorbell_address_0xd0000000,_the_
 mutable_msi_parent_falls_back:needs_UML's_mutable_loopback_MSI_controller
 msi_error_not_enodev_no_fallback:needs_UML's_two-vector_loopback_MSI_controller"
 
-# CONFIG_DEFAULT_HUNG_TASK_TIMEOUT of the kernel (checkers.config).
-hung=$(sed -n 's/^CONFIG_DEFAULT_HUNG_TASK_TIMEOUT=//p' "$out/.config")
-
 echo "TAP version 13"
 while read -r name suites glob extra; do
 	log=$logs/qemu-kunit-$name.log
 	t0=$(date +%s)
-	EPDB_BOOT=qemu-arm64 bash "$repo/platform/boot.sh" "$image" "" "$log" 600 \
+	EPDB_BOOT=qemu-arm64 bash "$repo/platform/boot-kernel.sh" "$image" "" "$log" 600 \
 		kunit.enable=1 kunit.filter_glob="$glob" kunit_shutdown=poweroff $extra \
 		>"$logs/qemu-kunit-$name.boot" 2>&1
 	rc=$?
-	# The slowest case against the hung-task threshold: a case that keeps
-	# the KUnit executor waiting longer than that is reported as a hung
-	# task, which fails the boot.  The cases are sized to stay far below
-	# it under TCG.
-	slow=$(python3 "$repo/platform/kunit-cases.py" slowest "$log")
-	slow=${slow:+${slow#* } ${slow%% *} s}
-	info="$(($(date +%s) - t0)) s, exit $rc; slowest case ${slow:-none}, hung-task threshold ${hung} s"
+	# The slowest case against the hung-task threshold (checkers.config):
+	# the cases are sized to stay far below it under TCG.
+	info="$(($(date +%s) - t0)) s, exit $rc; $(kunit_timing "$log" "$out/.config")"
 	echo "# boot $name (kunit.filter_glob=$glob): $info"
 	kunit_report "$log" $rc "$suites" qemu-arm64.kunit
 	{ echo "=== boot $name: kunit.filter_glob=$glob $extra"; echo "=== $info"; cat "$log"; } \

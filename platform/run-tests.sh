@@ -4,6 +4,8 @@
 # and print TAP, ending with the line "N passed, N failed".  Runs inside the
 # build root.  Usage: run-tests.sh REPO WORKTREE BUILDDIR LOGDIR [NAME...]
 # With names, only those scenarios (and "kunit" for the KUnit suites) run.
+# The boots are the lines of platform/matrix, or of the file EPDB_MATRIX
+# (make soak: platform/matrix.soak), read by platform/matrix.sh.
 set -uo pipefail
 repo=$1 work=$2 out=$3 logs=$4
 shift 4
@@ -16,38 +18,37 @@ linux=$out/linux initrd=$out/initramfs.cpio.gz
 selected() { [ "$only" = "  " ] || [[ $only == *" $1 "* ]]; }
 
 . "$repo/platform/tap.sh"
+. "$repo/platform/kunit-report.sh"
 . "$repo/platform/progress.sh"
+. "$repo/platform/matrix.sh"
 
 # The boots run EPDB_JOBS (default: two per CPU) at a time: most of a boot
 # is spent waiting (the 6 s kmemleak needs before its closing scan, the
 # functions' 1-jiffy polls), not computing.  Each boot's results are printed
 # in matrix order as soon as it and the ones before it are done.
-# $logs/times keeps "NAME SECONDS LIMIT" per boot.
+# $logs/times keeps "NAME SECONDS LIMIT EXPECT" per boot.
 set -f	# kernel arguments are split on blanks, never globbed
 jobs=${EPDB_JOBS:-$((2 * $(nproc)))}
 [ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
-names=() xfails=() limits=() bargs=() pids=()
+# Per boot: its name, EXPECT ("pass" or "fail:PATTERN"), time limit and
+# kernel command line.
+names=() expects=() limits=() bargs=() pids=()
 if selected kunit; then
 	glob=$(python3 "$repo/platform/kunit-cases.py" suites "$repo/rust" "$repo/drivers")
 	# kunit.filter_glob takes one glob: the suites' common prefix and a "*".
 	kglob=$(python3 -c 'import os, sys; n = sys.argv[1].split(","); print(n[0] if len(n) == 1 else os.path.commonprefix(n) + "*")' "$glob")
 	# kunit.dtb: the MSI topologies of the doorbell allocator's hardware tests.
 	# After the suites, /init runs a kmemleak scan (scenario kunit-kmemleak).
-	names+=(kunit) xfails+=("") limits+=(120)
+	names+=(kunit) expects+=(pass) limits+=(120)
 	bargs+=("dtb=$out/dtb/kunit.dtb kunit.enable=1 kunit.filter_glob=$kglob scenario=kunit-kmemleak")
 fi
-while read -r name script limit args; do
-	case "$name" in ''|'#'*) continue ;; esac
-	xfail=""
-	if [ "${name#!}" != "$name" ]; then
-		name=${name#!}
-		xfail=$(printf '%s\n' $args | sed -n 's/^expect=//p')
-		args=$(printf '%s\n' $args | grep -v '^expect=' | paste -sd' ' -)
-	fi
-	selected "$name" || continue
-	names+=("$name") xfails+=("$xfail") limits+=("$limit")
+matrix=${EPDB_MATRIX:-$repo/platform/matrix}
+boots=$(matrix_read "$matrix") || { echo "run-tests: $matrix is malformed" >&2; exit 1; }
+while read -r name script limit expect args; do
+	[ -n "$name" ] && selected "$name" || continue
+	names+=("$name") expects+=("$expect") limits+=("$limit")
 	bargs+=("scenario=$script ${args//@DTB@/$out/dtb}")
-done <"${EPDB_MATRIX:-$repo/platform/matrix}"
+done <<<"$boots"
 nboots=${#names[@]} t_start=$SECONDS
 : >"$logs/times"
 
@@ -55,40 +56,38 @@ nboots=${#names[@]} t_start=$SECONDS
 launch() {
 	local i=$1 name=${names[$1]} slow
 	if interactive; then
-		slow=$(sort -k2,2nr "$logs/times" | head -1)
+		slow=$(sort -k2,2nr "$logs/times" | awk 'NR == 1 { print $1, $2 }')
 		printf '[%s] test %d/%d: %s (%s so far%s)\n' "$(date +%H:%M:%S)" $((i + 1)) $nboots \
-			"$name" "$(elapsed $t_start)" "${slow:+; slowest: ${slow% *} s}" >&2
+			"$name" "$(elapsed $t_start)" "${slow:+; slowest: $slow s}" >&2
 	fi
 	(
 		t0=$SECONDS
-		bash "$repo/platform/boot.sh" "$linux" "$initrd" "$logs/$name.log" "${limits[$i]}" \
+		bash "$repo/platform/boot-kernel.sh" "$linux" "$initrd" "$logs/$name.log" "${limits[$i]}" \
 			${bargs[$i]} >"$logs/$name.boot" 2>&1
 		echo $? >"$logs/$name.rc"
-		echo "$name $((SECONDS - t0)) ${limits[$i]}" >>"$logs/times"
+		echo "$name $((SECONDS - t0)) ${limits[$i]} ${expects[$i]}" >>"$logs/times"
 	) &
 	pids[$i]=$!
 }
 
 # report I: wait for boot I and print its results.
 report() {
-	local i=$1 name=${names[$1]} xfail=${xfails[$1]} log rc slow
+	local i=$1 name=${names[$1]} expect=${expects[$1]} log rc xfail
 	wait "${pids[$i]}"
 	log=$logs/$name.log rc=$(cat "$logs/$name.rc")
 	rm -f "$logs/$name.rc"
-	# A boot that had to be repeated says so (boot.sh explains why).
+	# A boot that had to be repeated says so (boot-kernel.sh explains why).
 	grep '^# .*booting again' "$logs/$name.boot"
 	if [ "$name" = kunit ]; then
-		slow=$(python3 "$repo/platform/kunit-cases.py" slowest "$log")
-		echo "# kunit: ${slow:+slowest case ${slow#* } ${slow%% *} s, }hung-task threshold" \
-			"$(sed -n 's/^CONFIG_DEFAULT_HUNG_TASK_TIMEOUT=//p' "$out/.config") s"
+		echo "# kunit: $(kunit_timing "$log" "$out/.config")"
 		kunit_report "$log" "$rc" "$glob" kunit
 		return
 	fi
 	# The scenario's own TAP, indented as a subtest.
-	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$log" |
-		grep -E '^ *(ok |not ok |[0-9]+\.\.[0-9]+|#)' | sed 's/^/    /'
-	if [ -n "$xfail" ]; then
-		# Runner self-test: the boot must have failed, for the expected reason.
+	tap_of_scenario "$log" | sed 's/^/    /'
+	if [ "$expect" != pass ]; then
+		# Expected failure: the boot must have failed, for the expected reason.
+		xfail=${expect#fail:}
 		if [ "$rc" != 0 ] && grep -q -- "$xfail" "$logs/$name.boot"; then rc=0
 		else echo "# expected a failed boot reporting '$xfail', got exit $rc"; rc=1; fi
 		result $rc "scenario.$name (expected failure, detected: $xfail)" "$(cat "$logs/$name.boot")"
@@ -110,18 +109,18 @@ for ((i = 0; i < nboots; i++)); do
 done
 
 # Closing summary, as TAP comments before the last line.
-echo "# summary: $(boots $nboots) (KUnit and scenarios, up to $jobs at a time) in $(elapsed $t_start), $pass passed, $fail failed"
-for f in $failed_names; do
+echo "# summary: $(boots $nboots) (KUnit and scenarios, up to $jobs at a time) in $(elapsed $t_start), $tap_pass passed, $tap_fail failed"
+for f in $tap_failed; do
 	b=${f#scenario.}; [ "$b" = "$f" ] && b=kunit
 	echo "#   failed: $f (console log: $logs/$b.log, report: $logs/$b.boot)"
 done
 echo "#   slowest boots: $(sort -k2,2nr "$logs/times" | head -3 | awk '{ printf "%s%s %d s (limit %d)", (NR > 1 ? ", " : ""), $1, $2, $3 }')"
 # A time limit must leave room for a machine half as fast: flag a boot that
-# took more than half of its limit (the self-test of the time-out excepted).
-over=$(awk '$1 != "selftest-hang" && $2 * 2 > $3 { printf " %s (%d of %d s)", $1, $2, $3 }' "$logs/times")
+# took more than half of its limit (a boot expected to hang excepted).
+over=$(awk '$4 != "fail:hang" && $2 * 2 > $3 { printf " %s (%d of %d s)", $1, $2, $3 }' "$logs/times")
 [ -z "$over" ] || echo "#   warning: over half their time limit, raise it in platform/matrix:$over"
 echo "#   logs: $logs (one console log per boot), kernel build log: $out/build.log"
-failed_sc=$(printf '%s\n' $failed_names | sed -n 's/^scenario\.//p' | sort -u | paste -sd' ' -)
+failed_sc=$(printf '%s\n' $tap_failed | sed -n 's/^scenario\.//p' | sort -u | paste -sd' ' -)
 case ${EPDB_RUNNER:-test} in
 run) echo "#   next: make test (everything), EPDB_RUN=<scenario> make run (another one, see platform/matrix), make check" ;;
 *) [ -z "$failed_sc" ] || echo "#   rerun the failed scenarios: make test SCENARIOS=\"$failed_sc\""

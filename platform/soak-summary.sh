@@ -1,20 +1,27 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Figures of `make soak` from the console logs of its boots, as TAP
-# comments: the Rust totals, and for the C seeds the failures each reached.
-# Usage: soak-summary.sh LOGDIR
-logs=$1
-for f in "$logs"/soak-rs.log; do
-	[ -f "$f" ] || continue
-	echo "# soak: pci_epf_test_rs: $(grep -h '^# totals: ' "$f" | sed 's/^# totals: //')"
-	grep -h '^ok .*fuzz \|^not ok .*fuzz \|console: ' "$f" | sed 's/^/#   /'
-done
-n=0
+# comments: for each boot of MATRIX that must pass (the Rust port), its
+# totals; for the expected failures (the C seeds), the failures each reached.
+# Usage: soak-summary.sh MATRIX LOGDIR
+set -uo pipefail
+matrix=$1 logs=$2
+. "$(dirname "$0")/matrix.sh"
+boots=$(matrix_read "$matrix") || exit 1
+
+n=0 epfs=""
 : >"$logs/soak-c.causes"
-for f in "$logs"/soak-c-*.log; do
-	[ -f "$f" ] || continue
+while read -r name _ _ expect args; do
+	f=$logs/$name.log
+	[ -n "$name" ] && [ -f "$f" ] || continue
+	epf=$(printf '%s\n' $args | sed -n 's/^epf=//p')
+	if [ "$expect" = pass ]; then
+		echo "# soak: ${epf:-$name}: $(grep -h '^# totals: ' "$f" | sed 's/^# totals: //')"
+		grep -h '^ok .*fuzz \|^not ok .*fuzz \|console: ' "$f" | sed 's/^/#   /'
+		continue
+	fi
 	n=$((n + 1))
-	s=$(basename "$f" .log)
+	case " $epfs " in *" $epf "*) ;; *) epfs="$epfs${epfs:+ }$epf" ;; esac
 	# Causes the fuzzer reported, and what the kernel reported
 	c=$(grep -o '([a-z-]*)$' "$f" | tr -d '()' | sort -u)
 	grep -q 'Segfault\|segfault' "$f" && c="$c Segfault"
@@ -24,9 +31,9 @@ for f in "$logs"/soak-c-*.log; do
 	grep -q 'unreferenced object' "$f" && c="$c kmemleak"
 	c=$(echo $c | tr ' ' '\n' | sort -u | paste -sd' ' -)
 	first=$(grep -m1 -E '^# command [0-9]+: .*\([a-z-]+\)$|Segfault|segfault|UBSAN:|WARNING:|KASAN:' "$f")
-	echo "# soak: C $s: ${c:-nothing failed}; first: ${first:-none}"
+	echo "# soak: ${epf:-?} $name: ${c:-nothing failed}; first: ${first:-none}"
 	echo "$c" | tr ' ' '\n' | sed '/^$/d' >>"$logs/soak-c.causes"
-done
+done <<<"$boots"
 [ $n = 0 ] && exit 0
-echo "# soak: C pci-epf-test, $n seeds; seeds reaching each failure:" \
+echo "# soak: expected failures ($epfs), $n seeds; seeds reaching each failure:" \
 	"$(sort "$logs/soak-c.causes" | uniq -c | awk '{ printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')"

@@ -1,61 +1,68 @@
 # SPDX-License-Identifier: GPL-2.0
-# TAP output of the test runners (run-tests.sh, run-qemu.sh).  Sourced, not
-# executed; needs $repo and $work (the repository and the kernel work tree).
+# TAP output, for the host-side runners (run-tests.sh, run-qemu.sh, under
+# bash) and for the scenarios inside the test kernel (busybox sh: installed
+# into the initramfs as /lib/tap.sh by initramfs.sh, sourced by eptest.sh).
+# POSIX sh, sourced, not executed.  Every name it sets starts with tap_ or
+# _tap_, so that sourcing it clobbers none of the caller's variables.
+#
+# The tests are numbered as they run and the plan comes last ("1..N" after
+# the test lines is valid TAP): nobody counts them by hand.
 
-pass=0 fail=0 n=0 skip=0 failed_names=""
+tap_n=0 tap_pass=0 tap_fail=0 tap_skip=0 tap_failed="" _tap_planned=""
 
-# result 0|1|s NAME [DIAG]: one TAP line; DIAG is printed after a failure.
+# result 0|1|s NAME [DIAG...]: one test line: 0 passed, 1 failed, s skipped
+# (DIAG is then the reason).  After a failure each DIAG is printed as TAP
+# comments, one per line ("# " added where a line has no "#" yet).  The first
+# word of each failed NAME is kept in $tap_failed.
 result() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "ok $n $2"
-	elif [ "$1" = s ]; then skip=$((skip + 1)); echo "ok $n $2 # SKIP${3:+ $3}"
-	else
-		fail=$((fail + 1)) failed_names+="${failed_names:+ }${2%% *}"
-		echo "not ok $n $2"; [ -n "${3:-}" ] && printf '%s\n' "$3"
-	fi
+	tap_n=$((tap_n + 1))
+	case $1 in
+	0) tap_pass=$((tap_pass + 1)); echo "ok $tap_n $2" ;;
+	s) tap_skip=$((tap_skip + 1)); echo "ok $tap_n $2 # SKIP${3:+ $3}" ;;
+	*)
+		tap_fail=$((tap_fail + 1))
+		tap_failed="$tap_failed${tap_failed:+ }${2%% *}"
+		echo "not ok $tap_n $2"
+		shift 2
+		for _tap_d in "$@"; do
+			[ -n "$_tap_d" ] && printf '%s\n' "$_tap_d" | sed '/^#/!s/^/# /'
+		done
+		;;
+	esac
 }
 
-# kunit_report LOG RC SUITES PREFIX: one result per test case of a KUnit boot
-# whose console log is LOG.dir/NAME.log and boot report NAME.boot (boot.sh's
-# output, RC its exit code), parsed by the kernel's kunit.py into NAME.json.
-# Every suite of the comma-separated SUITES must have run.  A failed boot
-# (a checker's report, a hang, an exit code) fails the case that was running
-# when the first report came, with the boot report; if no case was running
-# (a report after the last case, e.g. kmemleak's scan, or a boot that failed
-# without a report), one more result PREFIX.NAME fails instead.  The other
-# cases keep their own results.
-kunit_report() {
-	local klog=$1 krc=$2 suites=$3 prefix=$4 base=${1%.log} cases st name
-	local culprit="" line
-	python3 "$work/tools/testing/kunit/kunit.py" parse --json="$base.json" "$klog" \
-		>"$base.parse" 2>&1
-	cases=$(python3 "$repo/platform/kunit-cases.py" cases "$base.json" "$suites" "$prefix")
-	[ -n "$cases" ] || cases="1 $prefix (no results; see $klog)"
-	if [ "$krc" != 0 ]; then
-		# boot.sh lists the first reports as "#   LINE:TEXT".
-		line=$(sed -n 's/^#   \([0-9][0-9]*\):.*/\1/p' "$base.boot" | head -1)
-		if [ -n "$line" ]; then
-			culprit=$(python3 "$repo/platform/kunit-cases.py" running "$klog" "$line")
-			echo "# $(basename "$base"): kernel report at $klog:$line, while $culprit ran:" \
-				"$(sed -n "${line}p" "$klog" | cut -c1-120)"
-			case $culprit in "after "*|"before "*) culprit="" ;; esac
-		fi
-	fi
-	while read -r st name; do
-		if [ "$krc" != 0 ] && [ -n "$culprit" ] && [ "${name##*.}" = "$culprit" ]; then
-			result 1 "$name" "$(cat "$base.boot")"
-			culprit=done
-		elif [ "$st" = 1 ]; then result 1 "$name" "$(cat "$base.boot")"
-		else result "$st" "$name"; fi
-	done <<<"$cases"
-	[ "$krc" = 0 ] || [ "$culprit" = done ] ||
-		result 1 "$prefix.$(basename "$base") (the boot failed outside any case)" "$(cat "$base.boot")"
+# ok DESCRIPTION / not_ok DESCRIPTION [DIAG...]
+ok() { result 0 "$*"; }
+not_ok() { _tap_d=$1; shift; result 1 "$_tap_d" "$@"; }
+
+# check DESCRIPTION COMMAND...: one test line for the command's success; its
+# output is the diagnostic of a failure.
+check() {
+	_tap_d=$1; shift
+	if _tap_out=$("$@" 2>&1); then ok "$_tap_d"
+	else not_ok "$_tap_d" "command: $*" "$_tap_out"; fi
 }
 
-# tap_end: the plan and the closing "N passed, N failed"; status 0 if all passed.
+# tap_plan: the plan, "1..N" for the N tests so far; printed once.
+tap_plan() {
+	[ -n "$_tap_planned" ] && return 0
+	_tap_planned=1
+	echo "1..$tap_n"
+}
+
+# tap_end: the plan and the closing line "N passed, N failed"; status 0 if
+# there was a test and none failed.
 tap_end() {
-	echo "1..$n"
-	[ $skip = 0 ] || echo "# $skip skipped"
-	echo "$pass passed, $fail failed"
-	[ $fail = 0 ] && [ $n -gt 0 ]
+	tap_plan
+	[ "$tap_skip" = 0 ] || echo "# $tap_skip skipped"
+	echo "$tap_pass passed, $tap_fail failed"
+	[ "$tap_fail" = 0 ] && [ "$tap_n" -gt 0 ]
+}
+
+# tap_of_scenario LOG: for the host side, the TAP (tests, plan, comments) that
+# a scenario printed into the console log LOG of its boot, between the lines
+# "# scenario: NAME" and "# scenario NAME exit RC" of /init.
+tap_of_scenario() {
+	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$1" |
+		grep -E '^ *(ok |not ok |[0-9]+\.\.[0-9]+|#)'
 }

@@ -2,24 +2,12 @@
 # Helpers for scenarios running inside the UML test kernel.  Sourced.
 
 CFS=/sys/kernel/config/pci_ep
-_tap_n=0
-_tap_fail=0
 
-tap_plan() { echo "1..$1"; }
-
-# ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC...]
-ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n $*"; }
-not_ok() {
-	_tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1))
-	echo "not ok $_tap_n $1"; shift
-	for l in "$@"; do echo "# $l"; done
-}
-
-# check DESCRIPTION COMMAND...: one TAP line for the command's success.
-check() {
-	d=$1; shift
-	if out=$("$@" 2>&1); then ok "$d"; else not_ok "$d" "command: $*" "$out"; fi
-}
+# TAP: ok, not_ok, check, tap_end (platform/tap.sh).  A scenario ends with
+# tap_end (its status); the plan is printed however it exits, also from an
+# early "exit 1" after a failed set-up step.
+. /lib/tap.sh
+trap tap_plan EXIT
 
 # cfs_write VALUE FILE...: write VALUE to each configfs FILE; fails (and says
 # which) if any write is refused, e.g. a value the kernel rejects.
@@ -30,7 +18,25 @@ cfs_write() {
 	done
 }
 
-tap_done() { [ "$_tap_fail" = 0 ]; }
+# wait_until COMMAND...: run COMMAND every 0.1 s until it succeeds, for up
+# to 5 s (the link and the host device follow configfs from work items);
+# the status of its last run.
+wait_until() {
+	_wait_n=0
+	until "$@"; do
+		[ $_wait_n -lt 50 ] || return 1
+		sleep 0.1
+		_wait_n=$((_wait_n + 1))
+	done
+}
+
+# epf_test_create DIR NVEC: the configfs function instance DIR of a
+# pci-epf-test compatible function, with the IDs pci_endpoint_test binds to
+# (TI 0x104c:0xb500) and NVEC MSI and MSI-X vectors.
+epf_test_create() {
+	mkdir "$1" && cfs_write 0x104c "$1/vendorid" && cfs_write 0xb500 "$1/deviceid" &&
+		cfs_write "$2" "$1/msi_interrupts" "$1/msix_interrupts"
+}
 
 # With kmemleak built in, scan once more at the end of every scenario and
 # print any leak: the host runner fails the scenario on a report.  Objects

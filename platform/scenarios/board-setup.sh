@@ -7,15 +7,9 @@
 # (1912:0030: control BAR0, doorbells BAR4, memory window BAR2).
 . /lib/eptest.sh
 
-tap_plan 8
 host_dev() { # wait up to 5 s for /dev/pci-endpoint-test.0 to be PRESENT (1) or gone (0)
-	i=0
-	while [ $i -lt 50 ]; do
-		if [ -e /dev/pci-endpoint-test.0 ]; then [ "$1" = 1 ] && return 0
-		else [ "$1" = 0 ] && return 0; fi
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
+	if [ "$1" = 1 ]; then wait_until test -e /dev/pci-endpoint-test.0
+	else wait_until test ! -e /dev/pci-endpoint-test.0; fi
 }
 
 stopped() { # the function of $f is gone, and so is the host's device
@@ -47,4 +41,4 @@ while [ "$(ls /sys/bus/ntb/devices 2>/dev/null | wc -l)" -lt 2 ] && [ $i -lt 100
 done
 check "host: ntb_hw_epf bound the R-Car BAR layout, both NTB devices present" \
 	sh -c '[ "$(ls /sys/bus/ntb/devices | wc -l)" -ge 2 ]'
-tap_done
+tap_end

@@ -10,7 +10,6 @@
 . /lib/eptest.sh
 
 run=/sys/kernel/debug/pci_epf_dbbench/run
-tap_plan 6
 check_doorbell_impl
 
 fn=$CFS/functions/pci_epf_dbbench/func1
@@ -47,4 +46,4 @@ if rm "$CFS/controllers/$epc/func1" && rmdir "$fn" && ! echo "rust 1" >$run 2>/d
 else
 	not_ok "unbound and removed; no function to run on afterwards"
 fi
-tap_done
+tap_end

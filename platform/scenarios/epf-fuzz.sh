@@ -46,12 +46,9 @@ for epc in $ctl_list; do
 	fn=$CFS/functions/$epf/fuzz$n
 	ls /dev | grep '^pci-endpoint-test\.' >/tmp/devs.0
 	echo none >>/tmp/devs.0
-	if ! mkdir "$fn" || ! cfs_write 0x104c "$fn/vendorid" ||
-		! cfs_write 0xb500 "$fn/deviceid" ||
-		! cfs_write 4 "$fn/msi_interrupts" "$fn/msix_interrupts" ||
-		! ln -s "$fn" "$CFS/controllers/$epc/" ||
+	if ! epf_test_create "$fn" 4 || ! ln -s "$fn" "$CFS/controllers/$epc/" ||
 		! echo 1 >"$CFS/controllers/$epc/start"; then
-		not_ok "bring-up: $epf on $epc (setup)"; tap_plan $_tap_n; exit 1
+		not_ok "bring-up: $epf on $epc (setup)"; exit 1
 	fi
 	i=0
 	dev=""
@@ -62,13 +59,13 @@ for epc in $ctl_list; do
 	if [ -z "$dev" ] || [ ! -d "$DBG/$epc" ] || ! epreg -i "/dev/$dev" 1; then
 		not_ok "bring-up: host driver on $epc with MSI (setup)" \
 			"device '${dev}', $(ls -d "$DBG"/* | paste -sd' ' -)"
-		tap_plan $_tap_n; exit 1
+		exit 1
 	fi
 	devs="$devs $dev" dirs="$dirs $DBG/$epc"
 	n=$((n + 1))
 done
 if [ $n = 0 ]; then
-	not_ok "no loopback controller (setup)"; tap_plan $_tap_n; exit 1
+	not_ok "no loopback controller (setup)"; exit 1
 fi
 ok "bring-up: $epf on $n controller(s), host driver with MSI: $devs"
 
@@ -125,9 +122,8 @@ for epc in $ctl_list; do
 	rm "$CFS/controllers/$epc/fuzz$i" && rmdir "$CFS/functions/$epf/fuzz$i" || bad=1
 	i=$((i + 1))
 done
-j=0
-while ls /dev | grep -q '^pci-endpoint-test\.' && [ $j -lt 50 ]; do sleep 0.1; j=$((j + 1)); done
-if [ $bad = 0 ] && ! ls /dev | grep -q '^pci-endpoint-test\.'; then
+no_host_dev() { ! ls /dev | grep -q '^pci-endpoint-test\.'; }
+if [ $bad = 0 ] && wait_until no_host_dev; then
 	ok "torn down: links stopped, functions unbound and removed"
 else
 	not_ok "torn down: links stopped, functions unbound and removed (teardown)"
@@ -137,5 +133,4 @@ if eptest_kmemleak; then
 else
 	not_ok "leaks: kmemleak reports unreferenced objects (leak)"
 fi
-tap_plan $_tap_n
-tap_done
+tap_end

@@ -171,23 +171,21 @@ tampered_disable() {
 # ------------------------------------------------------------------------
 # Bring-up: the function, the link, the host driver with MSI
 fn=$CFS/functions/$epf/func1
-if mkdir "$fn" && cfs_write 0x104c "$fn/vendorid" && cfs_write 0xb500 "$fn/deviceid" &&
-	cfs_write 32 "$fn/msi_interrupts" "$fn/msix_interrupts"; then
+if epf_test_create "$fn" 32; then
 	ok "configfs: $epf function created and configured"
 else
-	not_ok "configfs: $epf function created and configured"; tap_plan $_tap_n; exit 1
+	not_ok "configfs: $epf function created and configured"; exit 1
 fi
 epc=$(ls "$CFS/controllers" | head -1)
-i=0
 if [ -n "$epc" ] && ln -s "$fn" "$CFS/controllers/$epc/" && echo 1 >"$CFS/controllers/$epc/start"; then
-	while [ ! -e $dev ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	wait_until test -e $dev
 fi
 B0=$(ls -d /sys/kernel/debug/pci-loopback-ep/*/host-bar0 2>/dev/null | head -1)
 if [ -e $dev ] && [ -n "$B0" ] && epreg -i $dev 1 &&
 	grep -q 'pci-endpoint-test\.0' /proc/interrupts; then
 	ok "bound to $epc, host driver up with MSI, exerciser $B0"
 else
-	not_ok "bound to $epc, host driver up with MSI, exerciser present"; tap_plan $_tap_n; exit 1
+	not_ok "bound to $epc, host driver up with MSI, exerciser present"; exit 1
 fi
 # The exerciser itself: reads reach the EP-written CAPS (CAP_MSI set),
 # unaligned accesses are refused, past the BAR reads all-ones, past 16 MiB
@@ -306,10 +304,7 @@ for c in $(echo "$checks" | tr ',' ' '); do
 		echo "# doorbell IRQ(s): $new"
 		grep -E "^ *($(echo "$new" | tr ' ' '|')):" /proc/interrupts | sed 's/^/# /'
 		torn=1
-		if cfs_write 0 "$CFS/controllers/$epc/start"; then
-			i=0
-			while [ -e $dev ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-		fi
+		cfs_write 0 "$CFS/controllers/$epc/start" && wait_until test ! -e $dev
 		if [ ! -e $dev ] && rm "$CFS/controllers/$epc/func1" && rmdir "$fn"; then
 			ok "unbind-leak: link stopped, function unbound and removed"
 		else
@@ -338,15 +333,11 @@ for c in $(echo "$checks" | tr ',' ' '); do
 done
 
 if [ $torn = 0 ]; then
-	i=0
-	if cfs_write 0 "$CFS/controllers/$epc/start"; then
-		while [ -e $dev ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	fi
+	cfs_write 0 "$CFS/controllers/$epc/start" && wait_until test ! -e $dev
 	if [ ! -e $dev ] && rm "$CFS/controllers/$epc/func1" && rmdir "$fn"; then
 		ok "torn down: link stopped, function unbound and removed"
 	else
 		not_ok "torn down: link stopped, function unbound and removed"
 	fi
 fi
-tap_plan $_tap_n
-tap_done
+tap_end

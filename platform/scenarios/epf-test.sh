@@ -14,10 +14,6 @@
 
 epf=${epf:-pci_epf_test}
 cmp=${compare:-}
-n=8
-[ -n "$cmp" ] && n=$((2 * n + 1))
-[ -n "${dbimpl:-}" ] && n=$((n + 1))
-tap_plan $n
 check_doorbell_impl
 
 # bar_attrs: the function specific configfs group of $epf has bar0_size ..
@@ -48,18 +44,14 @@ bar2_on_host() {
 # Tear down: stop the link, unbind, remove the function (the host device must
 # go away with the link).
 gone() { # the link goes down from a work item: give it up to 5 s
-	i=0
-	while [ -e /dev/pci-endpoint-test.0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	[ ! -e /dev/pci-endpoint-test.0 ]
+	wait_until test ! -e /dev/pci-endpoint-test.0
 }
 
 epf_run() { # FUNCTION: one complete run against the endpoint function FUNCTION
 	epf=$1
 	fn=$CFS/functions/$epf/func1
 	kst=/tmp/kst-$epf
-	mkdir "$fn" || { not_ok "create $fn"; exit 1; }
-	if cfs_write 0x104c "$fn/vendorid" && cfs_write 0xb500 "$fn/deviceid" &&
-		cfs_write 32 "$fn/msi_interrupts" "$fn/msix_interrupts"; then
+	if epf_test_create "$fn" 32; then
 		ok "configfs: $epf function created and configured"
 	else
 		not_ok "configfs: $epf function created and configured"; exit 1
@@ -73,8 +65,7 @@ epf_run() { # FUNCTION: one complete run against the endpoint function FUNCTION
 		not_ok "configfs: bind to the endpoint controller '$epc' and start"; exit 1
 	fi
 
-	i=0
-	while [ ! -e /dev/pci-endpoint-test.0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	wait_until test -e /dev/pci-endpoint-test.0
 	check "host: pci_endpoint_test bound (/dev/pci-endpoint-test.0)" test -e /dev/pci-endpoint-test.0
 	check "host: BAR2 has the configured 256 KiB, fixed while bound ($epf)" bar2_on_host
 
@@ -135,4 +126,4 @@ if [ -n "$cmp" ]; then
 else
 	epf_run "$rs"
 fi
-tap_done
+tap_end

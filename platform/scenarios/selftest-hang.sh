@@ -2,5 +2,4 @@
 # Runner self-test: a scenario that never finishes must fail the run on the
 # wall-clock limit.  Listed as an expected failure in platform/matrix.
 . /lib/eptest.sh
-tap_plan 1
 while :; do sleep 1; done

@@ -7,7 +7,6 @@
 . /lib/eptest.sh
 
 epf=${epf:-pci_epf_vntb}
-[ -n "${dbimpl:-}" ] && tap_plan 9 || tap_plan 8
 check_doorbell_impl
 fn=$CFS/functions/$epf/func1
 mkdir "$fn" || { not_ok "create $fn"; exit 1; }
@@ -84,15 +83,11 @@ echo "# host spad1 after endpoint wrote peer spad1: $v"
 # Let the host finish its link-down command before the endpoint stops the link:
 # ntb_hw_epf WARNs when a command to the endpoint times out.
 cfs_write N "$H/link" "$E/link"
-i=0
-while [ "$(cat $H/peer0/link)" != N ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+peer_down() { [ "$(cat $H/peer0/link)" = N ]; }
+wait_until peer_down
 # Stopping the link removes the host device from a work item; unbind only after
 # that, or ntb_hw_epf's remove() talks to a function that is gone.
-host_gone() {
-	i=0
-	while [ -e "/sys/bus/pci/devices/$host" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	[ ! -e "/sys/bus/pci/devices/$host" ]
-}
+host_gone() { wait_until test ! -e "/sys/bus/pci/devices/$host"; }
 if [ "$(cat $H/peer0/link)" = N ] && cfs_write 0 "$CFS/controllers/$epc/start" &&
 	host_gone && rm "$fn/primary/$epc"; then
 	ok "torn down: links disabled, link stopped, function unbound"
@@ -106,4 +101,4 @@ fi
 if [ "${remove:-}" = 1 ]; then
 	rmdir "$fn" && echo "# function removed"
 fi
-tap_done
+tap_end

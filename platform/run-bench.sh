@@ -3,12 +3,14 @@
 # `make bench`: boot the um-bench kernel (no checkers) once per doorbell mode,
 # run the bench scenario (platform/scenarios/bench.sh) and print the table of
 # medians, C column vs Rust column, plus object text sizes.  Runs inside the
-# build root.  Usage: bench.sh REPO WORKTREE BUILDDIR LOGDIR
+# build root.  Usage: run-bench.sh REPO WORKTREE BUILDDIR LOGDIR [UMBUILDDIR]
+# BUILDDIR is the um-bench kernel's; UMBUILDDIR, the test kernel's, whose
+# configuration the bench kernel's is compared with.
 # Environment: BENCH_ROUNDS (default 5), BENCH_MODES (default "msi embedded"),
 # BENCH_CONF (default platform/bench.conf; platform/bench-noise.conf has the C
 # function in both columns, to see the noise).
 set -uo pipefail
-repo=$1 work=$2 out=$3 logs=$4
+repo=$1 work=$2 out=$3 logs=$4 umout=${5:-}
 rounds=${BENCH_ROUNDS:-5}
 modes=${BENCH_MODES:-msi embedded}
 mkdir -p "$logs"
@@ -23,8 +25,8 @@ fa=$(col C 2) fb=$(col Rust 2) oa=$(col C 3) ob=$(col Rust 3)
 
 # The bench kernel is um.config without the checkers: it must have the same
 # endpoint functions and drivers as the test kernel (compared when built).
-um=$(dirname "$out")/um/.config
-if [ -f "$um" ]; then
+um=$umout/.config
+if [ -n "$umout" ] && [ -f "$um" ]; then
 	pick() { grep -E '^CONFIG_(PCI|NTB|UML_PCI|RUST_PCI|DMA_ENGINE)[A-Z0-9_]*=' "$1" |
 		grep -v DEBUG | sort; }
 	if ! d=$(diff <(pick "$um") <(pick "$out/.config")); then
@@ -33,6 +35,7 @@ if [ -f "$um" ]; then
 	fi
 fi
 
+. "$repo/platform/tap.sh"
 bash "$repo/platform/initramfs.sh" "$repo" "$work" "$out" || exit 1
 
 raw=$logs/bench.raw
@@ -41,12 +44,12 @@ fail=0
 for mode in $modes; do
 	log=$logs/bench.$mode.log
 	echo "bench: booting um-bench, $mode doorbells, $rounds rounds ($log)" >&2
-	bash "$repo/platform/boot.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1200 \
+	bash "$repo/platform/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1200 \
 		loglevel=5 scenario=bench dtb="$out/dtb/$mode.dtb" doorbell="$mode" \
 		bench_a="$fa" bench_b="$fb" bench_rounds="$rounds" >"$logs/bench.$mode.boot" 2>&1
 	rc=$?
 	# The scenario's TAP, for the record.
-	sed -n '/^# scenario: /,/^# scenario .* exit /p' "$log" | grep -E '^(ok |not ok |#)' >&2
+	tap_of_scenario "$log" >&2
 	if [ $rc != 0 ]; then
 		echo "bench: the $mode boot failed (exit $rc); see $log" >&2
 		cat "$logs/bench.$mode.boot" >&2

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Boot a test kernel once and judge the run.  Runs inside the build root.
-# Usage: boot.sh LINUX INITRD LOG TIMEOUT [KERNEL ARGS...]
+# Usage: boot-kernel.sh LINUX INITRD LOG TIMEOUT [KERNEL ARGS...]
 #
 # LINUX is the UML test kernel, or with EPDB_BOOT=qemu-arm64 an arm64 Image
 # booted in qemu-system-aarch64 (machine virt, GICv3 with ITS, TCG; INITRD may
