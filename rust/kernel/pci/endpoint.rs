@@ -7,8 +7,9 @@
 //! looks like (its header, its BARs, its interrupts) and what it does.
 //!
 //! A function driver implements [`Driver`] and is registered with [`module_pci_epf_driver!`]. It
-//! sees its functions as [`Function`]s and, while a function is linked to a controller, the
-//! controller as a [`Controller`], through which it configures the function: [`Features`],
+//! sees its functions as [`Function`]s and, while a function is [`Linked`] to a controller, the
+//! controller as a [`Controller`] in the [`Context`] of its callbacks, through which it
+//! configures the function: [`Features`],
 //! [`Header`], BAR memory ([`BarSpace`]), interrupts to the host, outbound [`Mapping`]s of host
 //! memory, auxiliary resources ([`AuxResource`]) and doorbells from the host ([`doorbell`]).
 //!
@@ -38,10 +39,12 @@ pub use self::controller::{
     BarType,
     Controller,
     Features,
+    Linked,
     Mapping, //
 };
 pub use self::driver::{
     Adapter,
+    Context,
     DeviceId,
     Driver,
     IdTable, //

@@ -71,6 +71,7 @@ use kernel::{
             BarNo,
             BarSpace,
             BarType,
+            Context,
             Controller,
             Features,
             Header,
@@ -412,7 +413,7 @@ enum Bounce {
 impl Bounce {
     fn alloc(epc: &Controller<'_>, size: usize, dma: bool) -> Result<Self> {
         Ok(if dma {
-            Self::Dma(DmaBuffer::alloc(epc.dma_device(), size)?)
+            Self::Dma(DmaBuffer::alloc(epc.dma_device()?, size)?)
         } else {
             Self::Cpu(KVVec::from_elem(0u8, size, GFP_KERNEL)?)
         })
@@ -1150,13 +1151,8 @@ impl endpoint::Driver for PciEpfTestRs {
         Ok(())
     }
 
-    fn bind<'bound, 'epc>(
-        epc: Controller<'epc>,
-        _this: Pin<&'epc Self::Data<'bound>>,
-    ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc
-    where
-        'bound: 'epc,
-    {
+    fn link<'epc>(ctx: &Context<'epc, Self>) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc {
+        let epc = ctx.epc();
         let binding = (move || -> Result<TestBinding<'epc>> {
             let features = epc.features()?;
             let reg_bar = features.first_free_bar().ok_or(EINVAL)?;
@@ -1217,25 +1213,13 @@ impl endpoint::Driver for PciEpfTestRs {
         binding
     }
 
-    fn unbind<'bound, 'epc>(
-        _epc: Controller<'epc>,
-        _this: Pin<&'epc Self::Data<'bound>>,
-        binding: Pin<&mut Self::Binding<'epc>>,
-    ) where
-        'bound: 'epc,
-    {
+    fn unlink<'epc>(_ctx: &Context<'epc, Self>, binding: Pin<&mut Self::Binding<'epc>>) {
         // Unlike C, the doorbell is freed as well.
         binding.get_mut().teardown();
     }
 
-    fn epc_init<'bound, 'epc>(
-        epc: Controller<'epc>,
-        _this: Pin<&'epc Self::Data<'bound>>,
-        binding: Pin<&mut Self::Binding<'epc>>,
-    ) -> Result
-    where
-        'bound: 'epc,
-    {
+    fn epc_init<'epc>(ctx: &Context<'epc, Self>, binding: Pin<&mut Self::Binding<'epc>>) -> Result {
+        let epc = ctx.epc();
         let b = binding.get_mut();
 
         // Release channels of an earlier initialization before asking for private ones again.
@@ -1282,47 +1266,23 @@ impl endpoint::Driver for PciEpfTestRs {
         Ok(())
     }
 
-    fn epc_deinit<'bound, 'epc>(
-        _epc: Controller<'epc>,
-        _this: Pin<&'epc Self::Data<'bound>>,
-        binding: Pin<&mut Self::Binding<'epc>>,
-    ) where
-        'bound: 'epc,
-    {
+    fn epc_deinit<'epc>(_ctx: &Context<'epc, Self>, binding: Pin<&mut Self::Binding<'epc>>) {
         binding.get_mut().teardown();
     }
 
-    fn link_up<'bound, 'epc>(
-        epc: Controller<'epc>,
-        _this: Pin<&'epc Self::Data<'bound>>,
-        _binding: Pin<&mut Self::Binding<'epc>>,
-    ) -> Result
-    where
-        'bound: 'epc,
-    {
-        epc.schedule_poll(1)
+    fn link_up<'epc>(ctx: &Context<'epc, Self>, _binding: Pin<&mut Self::Binding<'epc>>) -> Result {
+        ctx.epc().schedule_poll(1)
     }
 
-    fn link_down<'bound, 'epc>(
-        epc: Controller<'epc>,
-        _this: Pin<&'epc Self::Data<'bound>>,
+    fn link_down<'epc>(
+        ctx: &Context<'epc, Self>,
         _binding: Pin<&mut Self::Binding<'epc>>,
-    ) -> Result
-    where
-        'bound: 'epc,
-    {
-        epc.cancel_poll();
+    ) -> Result {
+        ctx.epc().cancel_poll();
         Ok(())
     }
 
-    fn poll<'bound, 'epc>(
-        _epc: Controller<'epc>,
-        _this: Pin<&'epc Self::Data<'bound>>,
-        binding: Pin<&mut Self::Binding<'epc>>,
-    ) -> PollNext
-    where
-        'bound: 'epc,
-    {
+    fn poll<'epc>(_ctx: &Context<'epc, Self>, binding: Pin<&mut Self::Binding<'epc>>) -> PollNext {
         binding.get_mut().poll();
         PollNext::After(1)
     }

@@ -34,70 +34,75 @@ use core::{
     },
 };
 
-/// The endpoint controller a [`Function`] is linked to, as seen by that function.
+/// Proof that a [`Function`] is linked to an endpoint controller through its primary interface.
 ///
-/// Every operation of the C EPC API takes the controller together with the function number and
-/// virtual function number of the caller; a [`Controller`] carries all three. It is handed to the
-/// callbacks of a [`Driver`](super::Driver) while the function is linked to the controller
-/// (`epf->epc`), and it cannot outlive that link: everything that borrows it (BAR memory,
-/// outbound mappings, doorbells) is released before the function is unlinked.
+/// A function is linked to a controller from `pci_epc_add_epf()`, which sets `epf->epc` and the
+/// function numbers, to `pci_epc_remove_epf()`, which clears them. configfs calls the EPF `bind`
+/// callback right after the first and the EPF `unbind` callback right before the second, so the
+/// function is linked for the whole time between those callbacks; the
+/// [`Adapter`](super::Adapter) hands out a [`Linked`] for no longer than that.
 ///
-/// Only the primary interface of a function is supported.
+/// The link does not keep the controller alive by itself: the EPC core relies, for C functions
+/// as for Rust ones, on the controller not being destroyed (`pci_epc_destroy()`) while functions
+/// are linked to it, and it does not unlink them if that happens. A [`Linked`] relies on the
+/// same, and claims nothing more.
 ///
 /// # Invariants
 ///
 /// For the whole lifetime `'a`:
-/// - `self.func` is bound to its driver and linked to the controller `self.epc` through its
-///   primary interface, i.e. `self.func->epc == self.epc` and `func_no`/`vfunc_no` do not change;
-/// - `self.state` is the adapter state of `self.func`.
+/// - `self.func` is linked to the controller `self.epc` through its primary interface, i.e.
+///   `self.func->epc == self.epc`, and its `func_no`/`vfunc_no` do not change;
+/// - `self.epc` is a registered controller;
+/// - if `self.managed` is `true`, `self.epc` is destroyed no later than its parent device
+///   unbinds from the driver it was bound to when the [`Linked`] was created
+///   (`pci_epc_is_devres_managed()`), see [`Linked::dma_device`].
 #[derive(Clone, Copy)]
-pub struct Controller<'a> {
-    func: &'a Function<device::Bound>,
+pub struct Linked<'a> {
+    func: &'a Function,
     epc: NonNull<bindings::pci_epc>,
-    state: &'a FunctionState,
+    managed: bool,
     _p: PhantomData<&'a bindings::pci_epc>,
 }
 
-// SAFETY: The C EPC operations serialize themselves on `epc->lock` and may be called from any
-// thread; the function is `Sync` in the `Bound` context.
-unsafe impl Send for Controller<'_> {}
+// SAFETY: A `Linked` is a proof and a pointer to the controller, which is only passed to C EPC
+// operations; those serialize themselves on `epc->lock` and may be called from any thread.
+unsafe impl Send for Linked<'_> {}
 
 // SAFETY: See the `Send` implementation; no method takes `&mut self`.
-unsafe impl Sync for Controller<'_> {}
+unsafe impl Sync for Linked<'_> {}
 
-impl<'a> Controller<'a> {
-    /// Creates a handle for the controller `func` is linked to, or [`None`] if it is not linked
-    /// through its primary interface.
+impl<'a> Linked<'a> {
+    /// Returns the proof that `func` is linked to its primary controller, or [`None`] if it is
+    /// not linked through its primary interface.
     ///
     /// # Safety
     ///
-    /// For the whole lifetime `'a`, `func` must stay bound to its driver and linked to its current
-    /// primary controller, and `state` must be the adapter state of `func`. In practice, `'a`
-    /// must not extend beyond the EPF `unbind` callback, which runs before the link is removed.
-    pub(crate) unsafe fn new(
-        func: &'a Function<device::Bound>,
-        state: &'a FunctionState,
-    ) -> Option<Self> {
+    /// For the whole lifetime `'a`, `func` must stay linked to its current primary controller and
+    /// that controller must stay registered. In practice, `'a` must not extend beyond the EPF
+    /// `unbind` callback, which runs before the link is removed.
+    pub(crate) unsafe fn new(func: &'a Function) -> Option<Self> {
         // SAFETY: `func.as_raw()` is a valid `struct pci_epf`; by the safety requirements `epc`
         // does not change for `'a`.
         let epc = NonNull::new(unsafe { (*func.as_raw()).epc })?;
 
-        // INVARIANT: Guaranteed by the safety requirements of this function.
+        // SAFETY: `epc` is a registered controller, by the safety requirements.
+        let managed = unsafe { bindings::pci_epc_is_devres_managed(epc.as_ptr()) };
+
+        // INVARIANT: The link and the registration by the safety requirements. `managed` was
+        // just checked: the devres action of `devm_pci_epc_create()` was registered and the
+        // parent bound, and the action cannot go away without destroying the controller, which
+        // happens no later than the parent unbinds.
         Some(Self {
             func,
             epc,
-            state,
+            managed,
             _p: PhantomData,
         })
     }
 
-    /// Returns the function this handle belongs to.
-    pub fn function(&self) -> &'a Function<device::Bound> {
+    /// Returns the function that is linked.
+    pub fn function(&self) -> &'a Function {
         self.func
-    }
-
-    pub(crate) fn state(&self) -> &'a FunctionState {
-        self.state
     }
 
     pub(crate) fn as_raw(&self) -> *mut bindings::pci_epc {
@@ -106,8 +111,8 @@ impl<'a> Controller<'a> {
 
     /// Returns the function number of the function within the controller.
     pub fn func_no(&self) -> u8 {
-        // SAFETY: By the type invariants the function is valid and `func_no` is stable while the
-        // function is linked.
+        // SAFETY: The function is valid and, by the type invariants, `func_no` is stable while
+        // the function is linked.
         unsafe { (*self.func.as_raw()).func_no }
     }
 
@@ -117,27 +122,125 @@ impl<'a> Controller<'a> {
         unsafe { (*self.func.as_raw()).vfunc_no }
     }
 
-    /// Returns the controller, function number and virtual function number for the C API.
-    pub(crate) fn raw_parts(&self) -> (*mut bindings::pci_epc, u8, u8) {
-        (self.as_raw(), self.func_no(), self.vfunc_no())
-    }
-
     /// Returns the parent device of the controller, i.e. the device of the controller driver.
     ///
     /// This is the device that owns the DMA and MSI resources of the controller.
     pub fn parent(&self) -> &'a device::Device {
-        // SAFETY: By the type invariants `self.epc` is a valid controller for `'a`; its parent is
-        // set at creation and the controller device holds a reference to it.
+        // SAFETY: By the type invariants `self.epc` is a registered controller for `'a`; its
+        // parent is set at creation and the controller device holds a reference to it.
         unsafe { device::Device::from_raw((*self.as_raw()).dev.parent) }
     }
 
     /// Returns the parent device of the controller in the [`Bound`](device::Bound) context, for
     /// DMA allocations and DMA engine channels.
-    pub fn dma_device(&self) -> &'a device::Device<device::Bound> {
-        // SAFETY: By the type invariants `self.epc` is valid for `'a`. Controllers are created by
-        // their parent's driver (`devm_pci_epc_create()`) and destroyed by devres when it unbinds,
-        // so a controller that is still valid has a parent that is bound.
-        unsafe { device::Device::from_raw((*self.as_raw()).dev.parent) }
+    ///
+    /// The parent is bound while the function is linked if the controller was created with
+    /// `devm_pci_epc_create()` by the parent's driver, as every in-tree controller driver does:
+    /// devres then destroys the controller while the parent unbinds, and the controller
+    /// outlives the link. [`Linked`] checks this when it is created
+    /// (`pci_epc_is_devres_managed()`).
+    ///
+    /// # Errors
+    ///
+    /// [`ENODEV`] if the controller was created otherwise (`pci_epc_create()`), or its parent
+    /// was not bound: then nothing ties the controller's lifetime to a binding of its parent.
+    pub fn dma_device(&self) -> Result<&'a device::Device<device::Bound>> {
+        if !self.managed {
+            return Err(ENODEV);
+        }
+
+        // SAFETY: By the type invariants the controller stays registered for `'a` and is
+        // destroyed no later than its parent unbinds from the driver it was bound to when
+        // `self` was created; the parent is hence bound for `'a`.
+        Ok(unsafe { device::Device::from_raw((*self.as_raw()).dev.parent) })
+    }
+}
+
+/// The endpoint controller a [`Function`] is linked to, as seen by that function.
+///
+/// Every operation of the C EPC API takes the controller together with the function number and
+/// virtual function number of the caller; a [`Controller`] carries all three, with the proof that
+/// the function is [`Linked`] to the controller. It is handed to the callbacks of a
+/// [`Driver`](super::Driver) while the function is linked to the controller (`epf->epc`), and it
+/// cannot outlive that link: everything that borrows it (BAR memory, outbound mappings,
+/// doorbells) is released before the function is unlinked.
+///
+/// Only the primary interface of a function is supported.
+///
+/// # Invariants
+///
+/// For the whole lifetime `'a`, `self.link` is the link of `self.func`, and `self.state` is the
+/// adapter state of `self.func`.
+#[derive(Clone, Copy)]
+pub struct Controller<'a> {
+    link: Linked<'a>,
+    func: &'a Function<device::Bound>,
+    state: &'a FunctionState,
+}
+
+impl<'a> Controller<'a> {
+    /// Creates the handle for the controller `link` leads to, or [`None`] if `link` is not the
+    /// link of `func`.
+    ///
+    /// # Safety
+    ///
+    /// `state` must be the adapter state of `func` for the whole lifetime `'a`.
+    pub(crate) unsafe fn new(
+        func: &'a Function<device::Bound>,
+        link: Linked<'a>,
+        state: &'a FunctionState,
+    ) -> Option<Self> {
+        if !core::ptr::eq(link.function().as_raw(), func.as_raw()) {
+            return None;
+        }
+
+        // INVARIANT: `link` is the link of `func`, checked above; `state` by the safety
+        // requirements.
+        Some(Self { link, func, state })
+    }
+
+    /// Returns the function this handle belongs to.
+    pub fn function(&self) -> &'a Function<device::Bound> {
+        self.func
+    }
+
+    /// Returns the proof that the function is linked to this controller.
+    pub fn link(&self) -> Linked<'a> {
+        self.link
+    }
+
+    pub(crate) fn state(&self) -> &'a FunctionState {
+        self.state
+    }
+
+    pub(crate) fn as_raw(&self) -> *mut bindings::pci_epc {
+        self.link.as_raw()
+    }
+
+    /// Returns the function number of the function within the controller.
+    pub fn func_no(&self) -> u8 {
+        self.link.func_no()
+    }
+
+    /// Returns the virtual function number of the function (0 for a physical function).
+    pub fn vfunc_no(&self) -> u8 {
+        self.link.vfunc_no()
+    }
+
+    /// Returns the controller, function number and virtual function number for the C API.
+    pub(crate) fn raw_parts(&self) -> (*mut bindings::pci_epc, u8, u8) {
+        (self.as_raw(), self.func_no(), self.vfunc_no())
+    }
+
+    /// Returns the parent device of the controller, see [`Linked::parent`].
+    pub fn parent(&self) -> &'a device::Device {
+        self.link.parent()
+    }
+
+    /// Returns the parent device of the controller in the [`Bound`](device::Bound) context, see
+    /// [`Linked::dma_device`].
+    pub fn dma_device(&self) -> Result<&'a device::Device<device::Bound>> {
+        self.link.dma_device()
     }
 
     pub(crate) fn raw_features(&self) -> Option<&'a bindings::pci_epc_features> {
@@ -146,8 +249,8 @@ impl<'a> Controller<'a> {
         // SAFETY: `epc` is a valid controller.
         let features = unsafe { bindings::pci_epc_get_features(epc, func_no, vfunc_no) };
 
-        // SAFETY: If not NULL, the features are constant data of the controller driver, which
-        // stays bound while the function is linked.
+        // SAFETY: If not NULL, the features are constant data of the controller driver, valid
+        // while the controller is registered, which it is while the function is linked.
         unsafe { features.as_ref() }
     }
 

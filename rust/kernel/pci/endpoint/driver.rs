@@ -14,7 +14,8 @@ use super::{
     BarNo,
     Controller,
     Function,
-    Header, //
+    Header,
+    Linked, //
 };
 use crate::{
     bindings,
@@ -30,7 +31,11 @@ use crate::{
         VTABLE_DEFAULT_ERROR, //
     },
     prelude::*,
-    sync::Mutex,
+    sync::{
+        new_mutex,
+        Mutex,
+        MutexGuard, //
+    },
     time::{
         msecs_to_jiffies,
         Jiffies, //
@@ -39,7 +44,6 @@ use crate::{
     ThisModule, //
 };
 use core::{
-    cell::UnsafeCell,
     mem::offset_of,
     ptr, //
 };
@@ -50,17 +54,23 @@ use core::{
 ///
 /// The EPF core calls a function driver from two kinds of context:
 ///
-/// - `probe`/`remove` are bus callbacks, called with the device lock held;
-/// - `bind`/`unbind` (from configfs, when the function is linked to or unlinked from a
-///   controller) and the controller events (`epc_init`, `link_up`, ...) are called with
-///   `epf->lock` held, but *not* the device lock.
+/// - the bus callbacks `probe`/`remove` ([`Driver::probe`]/[`Driver::unbind`]) are called with
+///   the device lock held;
+/// - the EPF operations `bind`/`unbind` (from configfs, when the function is linked to or
+///   unlinked from a controller: [`Driver::link`]/[`Driver::unlink`]) and the controller events
+///   ([`Driver::epc_init`], [`Driver::link_up`], ...) are called with `epf->lock` held, but
+///   *not* the device lock.
 ///
 /// The driver data is therefore published in `probe` and retired in `remove` while holding
 /// `epf->lock` as well: a callback of the second kind that finds the driver data knows that the
-/// function stays bound to this driver until it returns, which is what the
-/// [`Bound`](device::Bound) context of the [`Controller`] it hands out promises. Unlike other
+/// function stays bound to its driver until it returns, which is what the
+/// [`Bound`](device::Bound) context of the [`Function`] in its [`Context`] promises. Unlike other
 /// buses, the driver data is dropped at the end of `remove` rather than in the generic
 /// `post_unbind` hook, which still runs before any devres resource is released.
+///
+/// The binding to a controller ([`Driver::Binding`]) is kept in the driver data behind a
+/// [`Mutex`] of its own, which the adapter only takes inside `epf->lock`: it is never contended,
+/// and the binding is only ever reached through its guard.
 ///
 /// Only the primary interface is supported: linking a function as the secondary interface of a
 /// controller fails with `EINVAL` (or `EBUSY` if it is also linked as primary). Note that the EPF
@@ -68,13 +78,10 @@ use core::{
 pub struct Adapter<T: Driver>(T);
 
 /// The driver data the [`Adapter`] stores in a function device.
-///
-/// # Invariants
-///
-/// `binding` is only accessed with `epf->lock` of the function held.
 #[pin_data]
 pub struct DriverData<'bound, T: Driver> {
-    binding: UnsafeCell<Option<Pin<KBox<T::Binding<'bound>>>>>,
+    #[pin]
+    binding: Mutex<Option<Pin<KBox<T::Binding<'bound>>>>>,
     state: FunctionState,
     #[pin]
     data: T::Data<'bound>,
@@ -84,6 +91,43 @@ impl<'bound, T: Driver> DriverData<'bound, T> {
     fn data(self: Pin<&Self>) -> Pin<&T::Data<'bound>> {
         // SAFETY: `data` is structurally pinned.
         unsafe { self.map_unchecked(|d| &d.data) }
+    }
+
+    /// Locks and returns the binding slot.
+    fn binding(&self) -> MutexGuard<'_, Option<Pin<KBox<T::Binding<'bound>>>>> {
+        self.binding.lock()
+    }
+}
+
+/// What the callbacks of a function linked to a controller receive: the controller, the
+/// function and the driver data.
+///
+/// A [`Context`] exists only within a callback. The [`Controller`] it holds can be stored in the
+/// binding ([`Driver::Binding`]), which does not outlive the link.
+pub struct Context<'a, T: Driver + ?Sized> {
+    epc: Controller<'a>,
+    data: Pin<&'a T::Data<'a>>,
+}
+
+impl<'a, T: Driver + ?Sized> Context<'a, T> {
+    /// Returns the controller the function is linked to.
+    pub fn epc(&self) -> Controller<'a> {
+        self.epc
+    }
+
+    /// Returns the function, which is bound to its driver while it is linked.
+    pub fn function(&self) -> &'a Function<device::Bound> {
+        self.epc.function()
+    }
+
+    /// Returns the proof that the function is linked to the controller.
+    pub fn link(&self) -> Linked<'a> {
+        self.epc.link()
+    }
+
+    /// Returns the driver data of the function.
+    pub fn data(&self) -> Pin<&'a T::Data<'a>> {
+        self.data
     }
 }
 
@@ -217,21 +261,40 @@ impl<T: Driver> Adapter<T> {
         Some((func, data))
     }
 
+    /// Returns the context of the callbacks of `func`, or [`None`] if `func` is not linked to a
+    /// controller through its primary interface.
+    ///
+    /// # Safety
+    ///
+    /// `data` must be the driver data of `func`, and `func` must stay linked to its current
+    /// primary controller for `'a`, which must stay registered.
+    unsafe fn context<'a>(
+        func: &'a Function<device::Bound>,
+        data: Pin<&'a DriverData<'a, T>>,
+    ) -> Option<Context<'a, T>> {
+        // SAFETY: The link and the registration for `'a`, by the safety requirements.
+        let link = unsafe { Linked::new(func) }?;
+
+        // SAFETY: `data` is the driver data of `func`, which holds its adapter state.
+        let epc = unsafe { Controller::new(func, link, &data.get_ref().state) }?;
+
+        Some(Context {
+            epc,
+            data: data.data(),
+        })
+    }
+
     /// Tears down the binding of a function, if it has one.
     ///
     /// # Safety
     ///
     /// - `epf->lock` must be held.
     /// - `func` must be bound to this driver and `data` must be its driver data.
-    unsafe fn unbind_locked<'a>(
+    unsafe fn unlink_locked<'a>(
         func: &'a Function<device::Bound>,
         data: Pin<&'a DriverData<'a, T>>,
     ) {
-        // SAFETY: By the type invariants of `DriverData` and the safety requirements, we have
-        // exclusive access to `binding`.
-        let slot = unsafe { &mut *data.binding.get() };
-
-        let Some(mut binding) = slot.take() else {
+        let Some(mut binding) = data.get_ref().binding().take() else {
             return;
         };
 
@@ -241,10 +304,13 @@ impl<T: Driver> Adapter<T> {
             poll.cancel_sync();
         }
 
-        // SAFETY: `unbind` runs before the function is unlinked, so the link is stable until the
-        // binding, the only user of the controller handle, is dropped below.
-        match unsafe { Controller::new(func, &data.get_ref().state) } {
-            Some(ctrl) => T::unbind(ctrl, data.data(), binding.as_mut()),
+        // SAFETY: `data` is the driver data of `func`. A function has a binding only from the
+        // EPF `bind` callback, which runs after the function was linked, to this call, which
+        // runs before it is unlinked (from the EPF `unbind` callback, or from `remove` if the
+        // driver goes away first); the binding, the only user of the context beyond this call,
+        // is dropped below.
+        match unsafe { Self::context(func, data) } {
+            Some(ctx) => T::unlink(&ctx, binding.as_mut()),
             None => dev_warn!(func.as_ref(), "Binding without a controller\n"),
         }
 
@@ -292,7 +358,7 @@ impl<T: Driver> Adapter<T> {
             let ret = func
                 .as_ref()
                 .set_drvdata::<DriverData<'_, T>>(try_pin_init!(DriverData {
-                    binding: UnsafeCell::new(None),
+                    binding <- new_mutex!(None),
                     state,
                     data <- T::probe(func, info),
                 }));
@@ -349,7 +415,7 @@ impl<T: Driver> Adapter<T> {
                 }
 
                 // SAFETY: `epf->lock` is held and `data` is the driver data of `bound`.
-                unsafe { Self::unbind_locked(bound, data) };
+                unsafe { Self::unlink_locked(bound, data) };
             }
 
             // SAFETY: `remove_callback()` is only called after a successful `probe_callback()`,
@@ -359,7 +425,7 @@ impl<T: Driver> Adapter<T> {
         };
 
         if let Some(data) = data {
-            T::remove(func, data.as_ref().data());
+            T::unbind(func, data.as_ref().data());
         }
     }
 
@@ -369,19 +435,19 @@ impl<T: Driver> Adapter<T> {
             // `epf->lock` held.
             let (func, data) = unsafe { Self::locked_data(epf) }.ok_or(ENODEV)?;
 
-            // SAFETY: By the type invariants of `DriverData`, `epf->lock` is held.
-            let slot = unsafe { &mut *data.binding.get() };
+            let mut slot = data.get_ref().binding();
 
             // Only one controller link (the primary interface) is supported.
             if slot.is_some() {
                 return Err(EBUSY);
             }
 
-            // SAFETY: `bind` runs after the function was linked, and the link stays until after
-            // `unbind`, which drops the binding, the only user of the handle beyond this call.
-            let ctrl = unsafe { Controller::new(func, &data.get_ref().state) }.ok_or(EINVAL)?;
+            // SAFETY: `data` is the driver data of `func`. `bind` runs after the function was
+            // linked, and the link stays until after `unbind`, which drops the binding, the only
+            // user of the context beyond this call.
+            let ctx = unsafe { Self::context(func, data) }.ok_or(EINVAL)?;
 
-            *slot = Some(KBox::pin_init(T::bind(ctrl, data.data()), GFP_KERNEL)?);
+            *slot = Some(KBox::pin_init(T::link(&ctx), GFP_KERNEL)?);
             Ok(0)
         })
     }
@@ -391,23 +457,19 @@ impl<T: Driver> Adapter<T> {
         // held.
         if let Some((func, data)) = unsafe { Self::locked_data(epf) } {
             // SAFETY: `epf->lock` is held and `data` is the driver data of `func`.
-            unsafe { Self::unbind_locked(func, data) };
+            unsafe { Self::unlink_locked(func, data) };
         }
     }
 
-    /// Runs `f` with the binding of a function, if the function is bound to this driver and to a
-    /// controller. Returns 0 otherwise.
+    /// Runs `f` with the context and the binding of a function, if the function is bound to this
+    /// driver and to a controller. Returns 0 otherwise.
     ///
     /// # Safety
     ///
     /// `epf` must be a valid `struct pci_epf` of this driver and `epf->lock` must be held.
     unsafe fn with_binding(
         epf: *mut bindings::pci_epf,
-        f: impl for<'a> FnOnce(
-            Controller<'a>,
-            Pin<&'a T::Data<'a>>,
-            Pin<&'a mut T::Binding<'a>>,
-        ) -> Result,
+        f: impl for<'a> FnOnce(&Context<'a, T>, Pin<&mut T::Binding<'a>>) -> Result,
     ) -> c_int {
         from_result(|| {
             // SAFETY: By the safety requirements.
@@ -415,36 +477,35 @@ impl<T: Driver> Adapter<T> {
                 return Ok(0);
             };
 
-            // SAFETY: By the type invariants of `DriverData`, `epf->lock` is held.
-            let slot = unsafe { &mut *data.binding.get() };
+            let mut slot = data.get_ref().binding();
 
             // An event can arrive between linking and binding; the pending `epc_init` is then
             // delivered again right after `bind`.
-            let Some(binding) = slot.as_mut() else {
+            let Some(binding) = Option::as_mut(&mut *slot) else {
                 return Ok(0);
             };
 
-            // SAFETY: The function is bound to the controller while it has a binding; the handle
-            // does not outlive this call unless it is stored in the binding.
-            let Some(ctrl) = (unsafe { Controller::new(func, &data.get_ref().state) }) else {
+            // SAFETY: `data` is the driver data of `func`. The function is linked while it has a
+            // binding, see `unlink_locked()`; the context does not outlive this call.
+            let Some(ctx) = (unsafe { Self::context(func, data) }) else {
                 return Ok(0);
             };
 
-            f(ctrl, data.data(), binding.as_mut())?;
+            f(&ctx, binding.as_mut())?;
             Ok(0)
         })
     }
 
     extern "C" fn epc_init_callback(epf: *mut bindings::pci_epf) -> c_int {
         // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
-        unsafe { Self::with_binding(epf, |ctrl, data, binding| T::epc_init(ctrl, data, binding)) }
+        unsafe { Self::with_binding(epf, |ctx, binding| T::epc_init(ctx, binding)) }
     }
 
     extern "C" fn epc_deinit_callback(epf: *mut bindings::pci_epf) {
         // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
         unsafe {
-            Self::with_binding(epf, |ctrl, data, binding| {
-                T::epc_deinit(ctrl, data, binding);
+            Self::with_binding(epf, |ctx, binding| {
+                T::epc_deinit(ctx, binding);
                 Ok(())
             })
         };
@@ -452,12 +513,12 @@ impl<T: Driver> Adapter<T> {
 
     extern "C" fn link_up_callback(epf: *mut bindings::pci_epf) -> c_int {
         // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
-        unsafe { Self::with_binding(epf, |ctrl, data, binding| T::link_up(ctrl, data, binding)) }
+        unsafe { Self::with_binding(epf, |ctx, binding| T::link_up(ctx, binding)) }
     }
 
     extern "C" fn link_down_callback(epf: *mut bindings::pci_epf) -> c_int {
         // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
-        unsafe { Self::with_binding(epf, |ctrl, data, binding| T::link_down(ctrl, data, binding)) }
+        unsafe { Self::with_binding(epf, |ctx, binding| T::link_down(ctx, binding)) }
     }
 
     /// Runs one poll of the poll work, see the [`poll`](super::poll) module.
@@ -478,8 +539,8 @@ impl<T: Driver> Adapter<T> {
 
         // SAFETY: `epf` is a valid function of this driver and `epf->lock` is held.
         unsafe {
-            Self::with_binding(epf, |ctrl, data, binding| {
-                next = T::poll(ctrl, data, binding);
+            Self::with_binding(epf, |ctx, binding| {
+                next = T::poll(ctx, binding);
                 Ok(())
             })
         };
@@ -514,11 +575,7 @@ impl<T: Driver> Adapter<T> {
 
     extern "C" fn bus_master_enable_callback(epf: *mut bindings::pci_epf) -> c_int {
         // SAFETY: The EPC core calls the event callbacks with a valid `epf` and `epf->lock` held.
-        unsafe {
-            Self::with_binding(epf, |ctrl, data, binding| {
-                T::bus_master_enable(ctrl, data, binding)
-            })
-        }
+        unsafe { Self::with_binding(epf, |ctx, binding| T::bus_master_enable(ctx, binding)) }
     }
 }
 
@@ -615,25 +672,26 @@ macro_rules! pci_epf_device_table {
 ///
 /// An endpoint function goes through two nested lifetimes:
 ///
-/// 1. It is *bound to its driver* ([`Driver::probe`] ... [`Driver::remove`]) while the function
+/// 1. It is *bound to its driver* ([`Driver::probe`] ... [`Driver::unbind`]) while the function
 ///    device exists, typically from `mkdir functions/<name>/<dir>` to `rmdir`. The driver data,
 ///    [`Driver::Data`], lives for this time.
-/// 2. It is *bound to a controller* ([`Driver::bind`] ... [`Driver::unbind`]) while it is linked
-///    to an endpoint controller in configfs. The binding, [`Driver::Binding`], lives for this
-///    time; it is dropped right after [`Driver::unbind`], or in [`Driver::remove`] if the driver
-///    goes away first. Controller events are only delivered while a binding exists, with
-///    exclusive access to it.
+/// 2. It is *linked to a controller* ([`Driver::link`] ... [`Driver::unlink`]) while it is linked
+///    to an endpoint controller in configfs (the EPF `bind` and `unbind` operations). The
+///    binding, [`Driver::Binding`], lives for this time; it is dropped right after
+///    [`Driver::unlink`], which also runs before [`Driver::unbind`] if the driver goes away
+///    first. Controller events are only delivered while a binding exists, with exclusive access
+///    to it.
 ///
-/// The [`Controller`] handle of the second lifetime is tied to the binding: a driver can store
-/// it (and the BAR memory, mappings and doorbells borrowed from it) in its binding, but not in
-/// its driver data.
+/// The callbacks of the second lifetime receive a [`Context`]: the [`Controller`], the function
+/// and the driver data. The [`Controller`] is tied to the link: a driver can store it (and the BAR
+/// memory, mappings and doorbells borrowed from it) in its binding, but not in its driver data.
 ///
 /// # Examples
 ///
 /// ```
 /// use kernel::{
 ///     device::Core,
-///     pci::endpoint::{self, BarNo, BarSpace, Controller, Header, HeaderInfo},
+///     pci::endpoint::{self, BarNo, BarSpace, Context, Header, HeaderInfo},
 /// };
 ///
 /// struct MyDriver;
@@ -668,13 +726,10 @@ macro_rules! pci_epf_device_table {
 ///         Ok(MyDriver)
 ///     }
 ///
-///     fn bind<'bound, 'epc>(
-///         epc: Controller<'epc>,
-///         _this: Pin<&'epc Self::Data<'bound>>,
-///     ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc
-///     where
-///         'bound: 'epc,
-///     {
+///     fn link<'epc>(
+///         ctx: &Context<'epc, Self>,
+///     ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc {
+///         let epc = ctx.epc();
 ///         let reg = epc
 ///             .features()
 ///             .and_then(|features| features.first_free_bar().ok_or(EINVAL))
@@ -683,15 +738,11 @@ macro_rules! pci_epf_device_table {
 ///         reg.map(|reg| MyBinding { reg })
 ///     }
 ///
-///     fn epc_init<'bound, 'epc>(
-///         epc: Controller<'epc>,
-///         _this: Pin<&'epc Self::Data<'bound>>,
+///     fn epc_init<'epc>(
+///         ctx: &Context<'epc, Self>,
 ///         mut binding: Pin<&mut Self::Binding<'epc>>,
-///     ) -> Result
-///     where
-///         'bound: 'epc,
-///     {
-///         epc.write_header(&HEADER)?;
+///     ) -> Result {
+///         ctx.epc().write_header(&HEADER)?;
 ///         binding.reg.set_bar()
 ///     }
 /// }
@@ -707,11 +758,11 @@ pub trait Driver {
     type IdInfo: 'static;
 
     /// The type of the driver's device private data, which lives from [`Driver::probe`] to
-    /// [`Driver::remove`].
+    /// [`Driver::unbind`].
     type Data<'bound>: Send + 'bound;
 
     /// The type of the state of a function linked to a controller, which lives from
-    /// [`Driver::bind`] to [`Driver::unbind`].
+    /// [`Driver::link`] to [`Driver::unlink`].
     type Binding<'epc>: Send + 'epc;
 
     /// The table of device ids supported by the driver.
@@ -749,121 +800,76 @@ pub trait Driver {
         id_info: &'bound Self::IdInfo,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound;
 
-    /// Endpoint function driver remove.
+    /// Endpoint function driver unbind.
     ///
-    /// Called when a function is unbound from this driver, after its binding (if any) has been
-    /// dropped. Implementing this callback is optional; release operations for driver resources
-    /// should be performed in `Drop`.
-    fn remove<'bound>(func: &'bound Function<device::Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+    /// Called when a function is unbound from this driver (the bus `remove` callback), after its
+    /// binding (if any) has been dropped. Implementing this callback is optional; release
+    /// operations for driver resources should be performed in `Drop`.
+    fn unbind<'bound>(func: &'bound Function<device::Core<'_>>, this: Pin<&Self::Data<'bound>>) {
         let _ = (func, this);
     }
 
-    /// Called when the function has been linked to the controller `epc`.
+    /// Called when the function has been linked to the controller `ctx.epc()` (the EPF `bind`
+    /// operation).
     ///
     /// The controller may not be initialized yet: registers of the function (header, BARs,
     /// interrupts) are best written in [`Driver::epc_init`].
-    fn bind<'bound, 'epc>(
-        epc: Controller<'epc>,
-        this: Pin<&'epc Self::Data<'bound>>,
-    ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc
-    where
-        'bound: 'epc;
+    fn link<'epc>(ctx: &Context<'epc, Self>) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc;
 
-    /// Called before the function is unlinked from the controller `epc`; the binding is dropped
-    /// right after. Implementing this callback is optional.
-    fn unbind<'bound, 'epc>(
-        epc: Controller<'epc>,
-        this: Pin<&'epc Self::Data<'bound>>,
-        binding: Pin<&mut Self::Binding<'epc>>,
-    ) where
-        'bound: 'epc,
-    {
-        let _ = (epc, this, binding);
+    /// Called before the function is unlinked from the controller (the EPF `unbind` operation);
+    /// the binding is dropped right after. Implementing this callback is optional.
+    fn unlink<'epc>(ctx: &Context<'epc, Self>, binding: Pin<&mut Self::Binding<'epc>>) {
+        let _ = (ctx, binding);
     }
 
-    /// Called when the controller has been initialized, or right after [`Driver::bind`] if it
+    /// Called when the controller has been initialized, or right after [`Driver::link`] if it
     /// already was.
-    fn epc_init<'bound, 'epc>(
-        epc: Controller<'epc>,
-        this: Pin<&'epc Self::Data<'bound>>,
-        binding: Pin<&mut Self::Binding<'epc>>,
-    ) -> Result
-    where
-        'bound: 'epc,
-    {
-        let _ = (epc, this, binding);
+    fn epc_init<'epc>(ctx: &Context<'epc, Self>, binding: Pin<&mut Self::Binding<'epc>>) -> Result {
+        let _ = (ctx, binding);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Called when the controller has been deinitialized, e.g. because the host asserted
     /// `PERST#`; the registers of the function are lost.
-    fn epc_deinit<'bound, 'epc>(
-        epc: Controller<'epc>,
-        this: Pin<&'epc Self::Data<'bound>>,
-        binding: Pin<&mut Self::Binding<'epc>>,
-    ) where
-        'bound: 'epc,
-    {
-        let _ = (epc, this, binding);
+    fn epc_deinit<'epc>(ctx: &Context<'epc, Self>, binding: Pin<&mut Self::Binding<'epc>>) {
+        let _ = (ctx, binding);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Called when the link to the host is up.
-    fn link_up<'bound, 'epc>(
-        epc: Controller<'epc>,
-        this: Pin<&'epc Self::Data<'bound>>,
-        binding: Pin<&mut Self::Binding<'epc>>,
-    ) -> Result
-    where
-        'bound: 'epc,
-    {
-        let _ = (epc, this, binding);
+    fn link_up<'epc>(ctx: &Context<'epc, Self>, binding: Pin<&mut Self::Binding<'epc>>) -> Result {
+        let _ = (ctx, binding);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Called when the link to the host is down.
-    fn link_down<'bound, 'epc>(
-        epc: Controller<'epc>,
-        this: Pin<&'epc Self::Data<'bound>>,
+    fn link_down<'epc>(
+        ctx: &Context<'epc, Self>,
         binding: Pin<&mut Self::Binding<'epc>>,
-    ) -> Result
-    where
-        'bound: 'epc,
-    {
-        let _ = (epc, this, binding);
+    ) -> Result {
+        let _ = (ctx, binding);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Called periodically while the function is bound to a controller, once started with
+    /// Called periodically while the function is linked to a controller, once started with
     /// [`Controller::schedule_poll`], until it returns [`PollNext::Stop`] or
     /// [`Controller::cancel_poll`] is called.
     ///
     /// It runs on a `WQ_MEM_RECLAIM | WQ_HIGHPRI` workqueue of the function, with `epf->lock`
     /// held like the events, so it has exclusive access to the binding and never runs
-    /// concurrently with an event or after [`Driver::unbind`]. See the
+    /// concurrently with an event or after [`Driver::unlink`]. See the
     /// [`poll`](super::poll) module.
-    fn poll<'bound, 'epc>(
-        epc: Controller<'epc>,
-        this: Pin<&'epc Self::Data<'bound>>,
-        binding: Pin<&mut Self::Binding<'epc>>,
-    ) -> PollNext
-    where
-        'bound: 'epc,
-    {
-        let _ = (epc, this, binding);
+    fn poll<'epc>(ctx: &Context<'epc, Self>, binding: Pin<&mut Self::Binding<'epc>>) -> PollNext {
+        let _ = (ctx, binding);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Called when the host has enabled bus mastering for the function.
-    fn bus_master_enable<'bound, 'epc>(
-        epc: Controller<'epc>,
-        this: Pin<&'epc Self::Data<'bound>>,
+    fn bus_master_enable<'epc>(
+        ctx: &Context<'epc, Self>,
         binding: Pin<&mut Self::Binding<'epc>>,
-    ) -> Result
-    where
-        'bound: 'epc,
-    {
-        let _ = (epc, this, binding);
+    ) -> Result {
+        let _ = (ctx, binding);
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -906,13 +912,9 @@ mod tests {
             Ok(())
         }
 
-        fn bind<'bound, 'epc>(
-            _epc: Controller<'epc>,
-            _this: Pin<&'epc Self::Data<'bound>>,
-        ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc
-        where
-            'bound: 'epc,
-        {
+        fn link<'epc>(
+            _ctx: &Context<'epc, Self>,
+        ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc {
             Ok(())
         }
     }
@@ -945,87 +947,61 @@ mod tests {
             Ok(FullData { func })
         }
 
-        fn remove<'bound>(
+        fn unbind<'bound>(
             _func: &'bound Function<device::Core<'_>>,
             this: Pin<&Self::Data<'bound>>,
         ) {
             let _ = this.func.name();
         }
 
-        fn bind<'bound, 'epc>(
-            epc: Controller<'epc>,
-            _this: Pin<&'epc Self::Data<'bound>>,
-        ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc
-        where
-            'bound: 'epc,
-        {
-            Ok(FullBinding { epc, reg: None })
+        fn link<'epc>(
+            ctx: &Context<'epc, Self>,
+        ) -> impl PinInit<Self::Binding<'epc>, Error> + 'epc {
+            Ok(FullBinding {
+                epc: ctx.epc(),
+                reg: None,
+            })
         }
 
-        fn unbind<'bound, 'epc>(
-            _epc: Controller<'epc>,
-            _this: Pin<&'epc Self::Data<'bound>>,
-            mut binding: Pin<&mut Self::Binding<'epc>>,
-        ) where
-            'bound: 'epc,
-        {
+        fn unlink<'epc>(_ctx: &Context<'epc, Self>, mut binding: Pin<&mut Self::Binding<'epc>>) {
             binding.reg = None;
         }
 
-        fn epc_init<'bound, 'epc>(
-            epc: Controller<'epc>,
-            _this: Pin<&'epc Self::Data<'bound>>,
+        fn epc_init<'epc>(
+            ctx: &Context<'epc, Self>,
             mut binding: Pin<&mut Self::Binding<'epc>>,
-        ) -> Result
-        where
-            'bound: 'epc,
-        {
-            let mut reg = epc.alloc_space(BarNo::BAR_0, 128)?;
+        ) -> Result {
+            let mut reg = ctx.epc().alloc_space(BarNo::BAR_0, 128)?;
             reg.set_bar()?;
             binding.reg = Some(reg);
             Ok(())
         }
 
-        fn epc_deinit<'bound, 'epc>(
-            _epc: Controller<'epc>,
-            _this: Pin<&'epc Self::Data<'bound>>,
+        fn epc_deinit<'epc>(
+            _ctx: &Context<'epc, Self>,
             mut binding: Pin<&mut Self::Binding<'epc>>,
-        ) where
-            'bound: 'epc,
-        {
+        ) {
             binding.reg = None;
         }
 
-        fn link_up<'bound, 'epc>(
-            _epc: Controller<'epc>,
-            _this: Pin<&'epc Self::Data<'bound>>,
+        fn link_up<'epc>(
+            _ctx: &Context<'epc, Self>,
             binding: Pin<&mut Self::Binding<'epc>>,
-        ) -> Result
-        where
-            'bound: 'epc,
-        {
+        ) -> Result {
             binding.epc.raise_irq(crate::pci::IrqType::Intx, 0)
         }
 
-        fn link_down<'bound, 'epc>(
-            _epc: Controller<'epc>,
-            _this: Pin<&'epc Self::Data<'bound>>,
+        fn link_down<'epc>(
+            _ctx: &Context<'epc, Self>,
             _binding: Pin<&mut Self::Binding<'epc>>,
-        ) -> Result
-        where
-            'bound: 'epc,
-        {
+        ) -> Result {
             Ok(())
         }
 
-        fn bus_master_enable<'bound, 'epc>(
-            _epc: Controller<'epc>,
-            _this: Pin<&'epc Self::Data<'bound>>,
+        fn bus_master_enable<'epc>(
+            _ctx: &Context<'epc, Self>,
             _binding: Pin<&mut Self::Binding<'epc>>,
-        ) -> Result
-        where
-            'bound: 'epc,
-        {
+        ) -> Result {
             Ok(())
         }
     }

@@ -42,8 +42,9 @@ use core::{
 /// and bound to an endpoint function driver by name, see [`Driver`](super::Driver).
 ///
 /// Being bound to its *driver* (the [`Bound`](device::Bound) context) is independent of being
-/// linked to an endpoint *controller*: operations that need the controller are methods of
-/// [`Controller`], which the driver only receives while the function is linked.
+/// [`Linked`](super::Linked) to an endpoint *controller*: operations that need the controller are
+/// methods of [`Controller`], which the driver only receives, in the
+/// [`Context`](super::Context) of its callbacks, while the function is linked.
 ///
 /// # Invariants
 ///

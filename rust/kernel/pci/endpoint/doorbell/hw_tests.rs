@@ -12,8 +12,9 @@
 //!
 //! The controller's `get_aux_resources_count`/`get_aux_resources` operations report the
 //! auxiliary resources the test chooses, or are missing. The functions are created with
-//! `pci_epf_create()` and linked with `pci_epc_add_epf()`; everything is torn down at the end of
-//! the test.
+//! `pci_epf_create()`, which binds them to the test's function driver `kunit_db_hw` (it does
+//! nothing but exist: the doorbells request their interrupts on the bound function device), and
+//! linked with `pci_epc_add_epf()`; everything is torn down at the end of the test.
 //!
 //! Real observables: the interrupt descriptors of MSI doorbells (they exist while allocated and
 //! are freed with the doorbells) and the number of free entries of the DMA API debugging code
@@ -25,9 +26,14 @@ use crate::{
         from_err_ptr,
         to_result, //
     },
-    pci::endpoint::function::FunctionState,
+    pci::endpoint::{
+        function::FunctionState,
+        Function,
+        Linked, //
+    },
     str::CString,
     sync::atomic::Relaxed, //
+    types::Opaque,
 };
 use core::ffi::c_void;
 
@@ -115,8 +121,9 @@ fn other_res(phys_addr: PhysAddr) -> bindings::pci_epc_aux_resource {
 /// - `self.parent` holds a reference to a device of the platform bus.
 /// - `self.epc` is a controller created on `self.parent` with the operations `self.ops`, whose
 ///   driver data points to `self`.
-/// - `self.funcs[i]` is a function created by `pci_epf_create()`, linked to `self.epc` through
-///   its primary interface, and not bound to any driver; `self.states[i]` is its state.
+/// - If `self.registered`, `self.driver` is the registered function driver `kunit_db_hw`.
+/// - `self.funcs[i]` is a function created by `pci_epf_create()`, bound to `self.driver` and
+///   linked to `self.epc` through its primary interface; `self.states[i]` is its state.
 /// - `self.test` is the running KUnit test, which has the action [`abort_cleanup`] registered
 ///   for `self` unless it is NULL.
 struct TestEpc {
@@ -126,9 +133,50 @@ struct TestEpc {
     aux_calls: Atomic<u32>,
     parent: *mut bindings::device,
     epc: *mut bindings::pci_epc,
+    driver: Opaque<bindings::pci_epf_driver>,
+    registered: bool,
     funcs: KVec<*mut bindings::pci_epf>,
     states: KVec<FunctionState>,
 }
+
+/// The name of the test's function driver, which its functions are created for.
+const TEST_EPF_NAME: &CStr = c"kunit_db_hw";
+
+/// The ID table of the test's function driver: `kunit_db_hw` and the sentinel.
+static TEST_EPF_IDS: [bindings::pci_epf_device_id; 2] = {
+    let mut ids = [bindings::pci_epf_device_id {
+        name: [0; 20],
+        driver_data: 0,
+    }; 2];
+    let name = TEST_EPF_NAME.to_bytes();
+    let mut i = 0;
+    while i < name.len() {
+        ids[0].name[i] = name[i];
+        i += 1;
+    }
+    ids
+};
+
+/// The operations of the test's function driver, which the EPF core requires; the tests link
+/// their functions with `pci_epc_add_epf()` and never call them.
+static TEST_EPF_OPS: bindings::pci_epf_ops = bindings::pci_epf_ops {
+    bind: Some(test_epf_bind),
+    unbind: Some(test_epf_unbind),
+    add_cfs: None,
+};
+
+extern "C" fn test_epf_probe(
+    _epf: *mut bindings::pci_epf,
+    _id: *const bindings::pci_epf_device_id,
+) -> c_int {
+    0
+}
+
+extern "C" fn test_epf_bind(_epf: *mut bindings::pci_epf) -> c_int {
+    0
+}
+
+extern "C" fn test_epf_unbind(_epf: *mut bindings::pci_epf) {}
 
 /// Returns the test controller of `epc`.
 ///
@@ -222,6 +270,8 @@ impl TestEpc {
                 aux_calls: Atomic::new(0),
                 parent: dev,
                 epc: ptr::null_mut(),
+                driver: Opaque::zeroed(),
+                registered: false,
                 funcs: KVec::new(),
                 states: KVec::new(),
             },
@@ -271,6 +321,22 @@ impl TestEpc {
             }
         }
 
+        // SAFETY: The driver is not registered yet; its name, ID table and operations are
+        // `'static`. No unbinding through sysfs: the functions stay bound until `Drop`.
+        unsafe {
+            let drv = t.driver.get();
+            (*drv).driver.name = TEST_EPF_NAME.as_char_ptr();
+            (*drv).driver.suppress_bind_attrs = true;
+            (*drv).probe = Some(test_epf_probe);
+            (*drv).ops = &TEST_EPF_OPS;
+            (*drv).id_table = TEST_EPF_IDS.as_ptr();
+        }
+
+        // SAFETY: The driver is initialized above and lives in the box, which does not move and
+        // unregisters it in `Drop`. `THIS_MODULE` of built-in code is NULL.
+        to_result(unsafe { bindings::__pci_epf_register_driver(t.driver.get(), ptr::null_mut()) })?;
+        t.registered = true;
+
         t.funcs = KVec::with_capacity(nr_funcs.into(), GFP_KERNEL)?;
         t.states = KVec::with_capacity(nr_funcs.into(), GFP_KERNEL)?;
 
@@ -279,6 +345,15 @@ impl TestEpc {
 
             // SAFETY: `name` is a valid string; `pci_epf_create()` copies it.
             let epf = from_err_ptr(unsafe { bindings::pci_epf_create(name.as_char_ptr()) })?;
+
+            // The function must have been bound to the test driver by `pci_epf_create()`.
+            //
+            // SAFETY: `epf` is valid; its driver is set by the EPF bus's probe.
+            if unsafe { (*epf).driver } != t.driver.get() {
+                // SAFETY: `epf` was created above and is not linked.
+                unsafe { bindings::pci_epf_destroy(epf) };
+                return Err(ENODEV);
+            }
 
             // SAFETY: `epc` and `epf` are valid; `epf` is not linked to anything.
             let ret = unsafe {
@@ -310,18 +385,17 @@ impl TestEpc {
     /// Returns the handle of the controller as seen by function `i`.
     fn controller(&self, i: usize) -> Controller<'_> {
         // SAFETY: `Function` is a transparent wrapper of `struct pci_epf`, and function `i` is
-        // valid while `self` exists. It is not bound to a driver: it is never bound (no driver
-        // has its name) and so never unbound, and the doorbells, the only users of this handle,
-        // with their interrupt registrations, are dropped before `self` destroys the function.
-        let func = unsafe {
-            &*self.funcs[i]
-                .cast_const()
-                .cast::<crate::pci::endpoint::Function<device::Bound>>()
-        };
+        // valid while `self` exists. It is bound to the test driver from its creation in `new()`
+        // (checked there) until `Drop` destroys it, and cannot be unbound otherwise
+        // (`suppress_bind_attrs`); the borrow of `self` ends before that.
+        let func = unsafe { &*self.funcs[i].cast_const().cast::<Function<device::Bound>>() };
 
-        // SAFETY: The function stays linked to `self.epc` until `self` is dropped, which the
-        // borrow of `self` outlives; `self.states[i]` is its state.
-        unsafe { Controller::new(func, &self.states[i]) }.expect("test function is linked")
+        // SAFETY: The function stays linked to `self.epc`, which stays registered, until `self`
+        // is dropped, which the borrow of `self` outlives.
+        let link = unsafe { Linked::new(func) }.expect("test function is linked");
+
+        // SAFETY: `self.states[i]` is the state of function `i`, the only one.
+        unsafe { Controller::new(func, link, &self.states[i]) }.expect("test function's link")
     }
 
     /// Returns how often the auxiliary resource operations were called.
@@ -372,6 +446,11 @@ impl Drop for TestEpc {
                 );
                 bindings::pci_epf_destroy(epf);
             }
+        }
+
+        if self.registered {
+            // SAFETY: The driver was registered by `new()` and has no function anymore.
+            unsafe { bindings::pci_epf_unregister_driver(self.driver.get()) };
         }
 
         // SAFETY: The controller was created by `new()` and has no function anymore; then the
@@ -468,6 +547,19 @@ mod tests {
             Behaviour::aux(&[doorbell_res(DB_BASE + 0xa0, None, DB_IRQ, 0)])?,
             nr_funcs,
         )
+    }
+
+    #[test]
+    fn controller_without_devres_has_no_dma_device() -> Result {
+        // The test controllers are created with `__pci_epc_create()`: nothing ties them to a
+        // binding of their parent, so the parent is not handed out as a bound device.
+        let t = TestEpc::new(c"kunit-epc-msi", Behaviour::no_aux(), 1)?;
+        let epc = t.controller(0);
+
+        assert_eq!(epc.dma_device().err(), Some(ENODEV));
+        assert!(ptr::eq(epc.parent().as_raw(), t.parent));
+        assert!(ptr::eq(epc.link().function().as_raw(), t.epf(0)));
+        Ok(())
     }
 
     #[test]
