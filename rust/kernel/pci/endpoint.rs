@@ -47,6 +47,7 @@ pub use self::driver::{
     IdTable, //
 };
 pub use self::function::{
+    BarIo,
     BarSpace,
     Function,
     Header,

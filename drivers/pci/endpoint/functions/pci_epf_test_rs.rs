@@ -54,6 +54,7 @@ use kernel::{
         Direction,
         DmaBuffer, //
     },
+    io::Io,
     irq::{
         self,
         IrqReturn,
@@ -468,7 +469,7 @@ impl<'epc> TestBinding<'epc> {
     fn write(&self, reg: Reg, val: u32) {
         if let Some(space) = self.reg_space() {
             // Cannot fail, see `read()`.
-            let _ = space.try_write32(reg.0, val);
+            let _ = space.try_write32(val, reg.0);
         }
     }
 
