@@ -50,6 +50,7 @@ pub use self::driver::{
     IdTable, //
 };
 pub use self::function::{
+    BarIo,
     BarSpace,
     Function,
     Header,

@@ -54,11 +54,22 @@ use kernel::{
         Direction,
         DmaBuffer, //
     },
+    impl_flags,
+    io::{
+        register,
+        register::{
+            FixedRegister,
+            FixedRegisterLoc, //
+        },
+        Io,
+        IoCapable, //
+    },
     irq::{
         self,
         IrqReturn,
         ThreadedRegistration, //
     },
+    num::Bounded,
     pci::{
         endpoint::{
             self,
@@ -68,6 +79,7 @@ use kernel::{
                 DoorbellTarget,
                 RequestedDoorbells, //
             },
+            BarIo,
             BarNo,
             BarSpace,
             BarType,
@@ -115,166 +127,271 @@ const DEFAULT_BAR_SIZES: [usize; BarNo::COUNT] = [131072, 131072, 131072, 131072
 /// `DB_BAR` value meaning "no doorbell BAR" (C's `NO_BAR`).
 const NO_BAR: u32 = u32::MAX;
 
-/// A 32-bit register of the test register block.
-#[derive(Clone, Copy)]
-struct Reg(usize);
+register! {
+    // `magic` at 0x00 is only written and read by the host.
 
-impl Reg {
-    #[expect(dead_code, reason = "written by the host only")]
-    const MAGIC: Reg = Reg(0x00);
-    const COMMAND: Reg = Reg(0x04);
-    const STATUS: Reg = Reg(0x08);
-    const SRC_ADDR_LO: Reg = Reg(0x0c);
-    const DST_ADDR_LO: Reg = Reg(0x14);
-    const SIZE: Reg = Reg(0x1c);
-    const CHECKSUM: Reg = Reg(0x20);
-    const IRQ_TYPE: Reg = Reg(0x24);
-    const IRQ_NUMBER: Reg = Reg(0x28);
-    const FLAGS: Reg = Reg(0x2c);
-    const CAPS: Reg = Reg(0x30);
-    const DB_BAR: Reg = Reg(0x34);
-    const DB_OFFSET: Reg = Reg(0x38);
-    const DB_DATA: Reg = Reg(0x3c);
+    /// The command the host asks for: one bit of [`Command`], 0 when there is none.
+    COMMAND(u32) @ 0x04 {
+        31:0 commands => Commands;
+    }
+
+    /// The result of the last command, bits of [`StatusBit`].
+    STATUS(u32) @ 0x08 {
+        31:0 status => Status;
+    }
+
+    /// Low half of the host address READ and COPY read from (C's `src_addr`).
+    SRC_ADDR_LO(u32) @ 0x0c {
+        31:0 value;
+    }
+
+    /// High half of the host address READ and COPY read from.
+    SRC_ADDR_HI(u32) @ 0x10 {
+        31:0 value;
+    }
+
+    /// Low half of the host address WRITE and COPY write to (C's `dst_addr`).
+    DST_ADDR_LO(u32) @ 0x14 {
+        31:0 value;
+    }
+
+    /// High half of the host address WRITE and COPY write to.
+    DST_ADDR_HI(u32) @ 0x18 {
+        31:0 value;
+    }
+
+    /// The transfer size in bytes; the BAR number for BAR_SUBRANGE_SETUP/CLEAR.
+    SIZE(u32) @ 0x1c {
+        31:0 value;
+    }
+
+    /// The CRC32 of the data READ checks and WRITE wrote.
+    CHECKSUM(u32) @ 0x20 {
+        31:0 value;
+    }
+
+    /// The interrupt type to complete commands with, see [`IRQ_TYPE::irq_type`].
+    IRQ_TYPE(u32) @ 0x24 {
+        31:0 value;
+    }
+
+    /// The MSI or MSI-X vector to complete commands with, counting from 1.
+    IRQ_NUMBER(u32) @ 0x28 {
+        31:0 value;
+    }
+
+    /// Options of READ, WRITE and COPY.
+    FLAGS(u32) @ 0x2c {
+        /// Transfer with the DMA engine.
+        0:0 use_dma;
+    }
+
+    /// What the endpoint can do, written at initialization.
+    CAPS(u32) @ 0x30 {
+        /// BAR5 is reserved by the controller.
+        11:11 bar5_reserved;
+        /// BAR4 is reserved by the controller.
+        10:10 bar4_reserved;
+        /// BAR3 is reserved by the controller.
+        9:9 bar3_reserved;
+        /// BAR2 is reserved by the controller.
+        8:8 bar2_reserved;
+        /// BAR1 is reserved by the controller.
+        7:7 bar1_reserved;
+        /// BAR0 is reserved by the controller.
+        6:6 bar0_reserved;
+        /// BARs can be remapped while set.
+        5:5 dynamic_inbound_mapping;
+        /// BARs can be split into subranges (BAR_SUBRANGE_SETUP).
+        4:4 subrange_mapping;
+        /// INTx can be raised.
+        3:3 intx;
+        /// MSI-X can be raised.
+        2:2 msix;
+        /// MSI can be raised.
+        1:1 msi;
+        /// Transfers may start at unaligned host addresses.
+        0:0 unaligned_access;
+    }
+
+    /// The BAR the doorbell is in, [`NO_BAR`] without a doorbell.
+    DB_BAR(u32) @ 0x34 {
+        31:0 value;
+    }
+
+    /// The offset of the doorbell in its BAR.
+    DB_OFFSET(u32) @ 0x38 {
+        31:0 value;
+    }
+
+    /// The value to write to ring the doorbell.
+    DB_DATA(u32) @ 0x3c {
+        31:0 value;
+    }
 }
 
-// The register block proper ends with `DB_DATA`.
-const _: () = assert!(Reg::DB_DATA.0 + 4 <= REG_BLOCK_SIZE);
+impl_flags!(
+    /// The value of the [`COMMAND`] register: exactly one [`Command`] unless the host is wrong.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct Commands(u32);
 
-/// A set of bits of one of the registers.
-macro_rules! bits {
-    ($name:ident { $($(#[$m:meta])* $bit:ident = $n:expr,)* }) => {
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-        struct $name(u32);
-
-        #[allow(dead_code)]
-        impl $name {
-            $($(#[$m])* const $bit: Self = Self(1 << $n);)*
-
-            const fn bits(self) -> u32 {
-                self.0
-            }
-
-            const fn contains(self, other: Self) -> bool {
-                self.0 & other.0 == other.0
-            }
-        }
-
-        impl core::ops::BitOr for $name {
-            type Output = Self;
-
-            fn bitor(self, rhs: Self) -> Self {
-                Self(self.0 | rhs.0)
-            }
-        }
-
-        impl core::ops::BitOrAssign for $name {
-            fn bitor_assign(&mut self, rhs: Self) {
-                self.0 |= rhs.0;
-            }
-        }
-    };
-}
-
-bits!(Command {
-    RAISE_INTX_IRQ = 0,
-    RAISE_MSI_IRQ = 1,
-    RAISE_MSIX_IRQ = 2,
-    READ = 3,
-    WRITE = 4,
-    COPY = 5,
-    ENABLE_DOORBELL = 6,
-    DISABLE_DOORBELL = 7,
-    BAR_SUBRANGE_SETUP = 8,
-    BAR_SUBRANGE_CLEAR = 9,
-});
-
-bits!(Status {
-    READ_SUCCESS = 0,
-    READ_FAIL = 1,
-    WRITE_SUCCESS = 2,
-    WRITE_FAIL = 3,
-    COPY_SUCCESS = 4,
-    COPY_FAIL = 5,
-    IRQ_RAISED = 6,
-    SRC_ADDR_INVALID = 7,
-    DST_ADDR_INVALID = 8,
-    DOORBELL_SUCCESS = 9,
-    DOORBELL_ENABLE_SUCCESS = 10,
-    DOORBELL_ENABLE_FAIL = 11,
-    DOORBELL_DISABLE_SUCCESS = 12,
-    DOORBELL_DISABLE_FAIL = 13,
-    BAR_SUBRANGE_SETUP_SUCCESS = 14,
-    BAR_SUBRANGE_SETUP_FAIL = 15,
-    BAR_SUBRANGE_CLEAR_SUCCESS = 16,
-    BAR_SUBRANGE_CLEAR_FAIL = 17,
-    NO_RESOURCE = 18,
-});
-
-bits!(Caps {
-    UNALIGNED_ACCESS = 0,
-    MSI = 1,
-    MSIX = 2,
-    INTX = 3,
-    SUBRANGE_MAPPING = 4,
-    DYNAMIC_INBOUND_MAPPING = 5,
-    BAR0_RESERVED = 6,
-});
-
-bits!(Flags {
-    USE_DMA = 0,
-});
-
-/// The values of the `IRQ_TYPE` register.
-const IRQ_TYPE_INTX: u32 = 0;
-const IRQ_TYPE_MSI: u32 = 1;
-const IRQ_TYPE_MSIX: u32 = 2;
-
-/// The success bits of the status register.
-const SUCCESS_MASK: Status = Status(
-    Status::READ_SUCCESS.bits()
-        | Status::WRITE_SUCCESS.bits()
-        | Status::COPY_SUCCESS.bits()
-        | Status::DOORBELL_SUCCESS.bits()
-        | Status::DOORBELL_ENABLE_SUCCESS.bits()
-        | Status::DOORBELL_DISABLE_SUCCESS.bits()
-        | Status::BAR_SUBRANGE_SETUP_SUCCESS.bits()
-        | Status::BAR_SUBRANGE_CLEAR_SUCCESS.bits(),
+    /// A command of the host.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Command {
+        RaiseIntxIrq = 1 << 0,
+        RaiseMsiIrq = 1 << 1,
+        RaiseMsixIrq = 1 << 2,
+        Read = 1 << 3,
+        Write = 1 << 4,
+        Copy = 1 << 5,
+        EnableDoorbell = 1 << 6,
+        DisableDoorbell = 1 << 7,
+        BarSubrangeSetup = 1 << 8,
+        BarSubrangeClear = 1 << 9,
+    }
 );
+
+impl_flags!(
+    /// The value of the [`STATUS`] register.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct Status(u32);
+
+    /// A bit of the [`STATUS`] register.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum StatusBit {
+        ReadSuccess = 1 << 0,
+        ReadFail = 1 << 1,
+        WriteSuccess = 1 << 2,
+        WriteFail = 1 << 3,
+        CopySuccess = 1 << 4,
+        CopyFail = 1 << 5,
+        IrqRaised = 1 << 6,
+        SrcAddrInvalid = 1 << 7,
+        DstAddrInvalid = 1 << 8,
+        DoorbellSuccess = 1 << 9,
+        DoorbellEnableSuccess = 1 << 10,
+        DoorbellEnableFail = 1 << 11,
+        DoorbellDisableSuccess = 1 << 12,
+        DoorbellDisableFail = 1 << 13,
+        BarSubrangeSetupSuccess = 1 << 14,
+        BarSubrangeSetupFail = 1 << 15,
+        BarSubrangeClearSuccess = 1 << 16,
+        BarSubrangeClearFail = 1 << 17,
+        NoResource = 1 << 18,
+    }
+);
+
+impl From<Bounded<u32, 32>> for Commands {
+    fn from(raw: Bounded<u32, 32>) -> Self {
+        Self(raw.get())
+    }
+}
+
+impl From<Commands> for Bounded<u32, 32> {
+    fn from(commands: Commands) -> Self {
+        u32::from(commands).into()
+    }
+}
+
+impl From<Bounded<u32, 32>> for Status {
+    fn from(raw: Bounded<u32, 32>) -> Self {
+        Self(raw.get())
+    }
+}
+
+impl From<Status> for Bounded<u32, 32> {
+    fn from(status: Status) -> Self {
+        u32::from(status).into()
+    }
+}
+
+impl IRQ_TYPE {
+    /// Returns the interrupt type the host asks for: 0 is INTx, 1 MSI and 2 MSI-X (C's
+    /// `IRQ_TYPE_*`), anything else is invalid.
+    fn irq_type(self) -> Option<IrqType> {
+        match self.into_raw() {
+            0 => Some(IrqType::Intx),
+            1 => Some(IrqType::Msi),
+            2 => Some(IrqType::MsiX),
+            _ => None,
+        }
+    }
+}
+
+impl Status {
+    /// The status of a failed command that has no status bit of its own to report: the
+    /// command's failure bit ([`Command::fail_status`]) says it all.
+    const FAILED: Self = Self::empty();
+
+    /// The success bits.
+    const SUCCESS: Self = Self(
+        StatusBit::ReadSuccess as u32
+            | StatusBit::WriteSuccess as u32
+            | StatusBit::CopySuccess as u32
+            | StatusBit::DoorbellSuccess as u32
+            | StatusBit::DoorbellEnableSuccess as u32
+            | StatusBit::DoorbellDisableSuccess as u32
+            | StatusBit::BarSubrangeSetupSuccess as u32
+            | StatusBit::BarSubrangeClearSuccess as u32,
+    );
+}
 
 /// The number of subranges of BAR_SUBRANGE_SETUP.
 const SUBRANGE_COUNT: usize = 2;
 
 impl Command {
-    /// Returns the failure status of a command, if it has one.
-    fn fail_status(self) -> Status {
+    /// All commands, in the order of their bits.
+    const ALL: [Command; 10] = [
+        Command::RaiseIntxIrq,
+        Command::RaiseMsiIrq,
+        Command::RaiseMsixIrq,
+        Command::Read,
+        Command::Write,
+        Command::Copy,
+        Command::EnableDoorbell,
+        Command::DisableDoorbell,
+        Command::BarSubrangeSetup,
+        Command::BarSubrangeClear,
+    ];
+
+    /// Returns the failure bit of the command, if it has one (the RAISE_*_IRQ commands have
+    /// none).
+    fn fail_status(self) -> Option<StatusBit> {
         match self {
-            Self::READ => Status::READ_FAIL,
-            Self::WRITE => Status::WRITE_FAIL,
-            Self::COPY => Status::COPY_FAIL,
-            Self::ENABLE_DOORBELL => Status::DOORBELL_ENABLE_FAIL,
-            Self::DISABLE_DOORBELL => Status::DOORBELL_DISABLE_FAIL,
-            Self::BAR_SUBRANGE_SETUP => Status::BAR_SUBRANGE_SETUP_FAIL,
-            Self::BAR_SUBRANGE_CLEAR => Status::BAR_SUBRANGE_CLEAR_FAIL,
-            _ => Status::default(),
+            Self::Read => Some(StatusBit::ReadFail),
+            Self::Write => Some(StatusBit::WriteFail),
+            Self::Copy => Some(StatusBit::CopyFail),
+            Self::EnableDoorbell => Some(StatusBit::DoorbellEnableFail),
+            Self::DisableDoorbell => Some(StatusBit::DoorbellDisableFail),
+            Self::BarSubrangeSetup => Some(StatusBit::BarSubrangeSetupFail),
+            Self::BarSubrangeClear => Some(StatusBit::BarSubrangeClearFail),
+            Self::RaiseIntxIrq | Self::RaiseMsiIrq | Self::RaiseMsixIrq => None,
         }
     }
 
     /// Returns whether the command transfers data and consults `FLAGS.USE_DMA`.
     fn is_transfer(self) -> bool {
-        matches!(self, Self::READ | Self::WRITE | Self::COPY)
+        matches!(self, Self::Read | Self::Write | Self::Copy)
+    }
+}
+
+impl Commands {
+    /// Returns the command if exactly one known command bit is set.
+    fn command(self) -> Option<Command> {
+        Command::ALL.into_iter().find(|&c| self == c.into())
     }
 
-    /// Returns whether the command is exactly one of the known commands.
-    fn is_known(self) -> bool {
-        self.0.is_power_of_two() && self.0 <= Self::BAR_SUBRANGE_CLEAR.0
+    /// Returns the failure bit of the command, if it is one and it has one.
+    fn fail_status(self) -> Option<StatusBit> {
+        self.command().and_then(Command::fail_status)
     }
 }
 
 /// What to do with a command the host wrote, see [`admit`].
 #[derive(Debug, PartialEq, Eq)]
 enum Admission {
-    /// Run the command, with DMA for a transfer if `use_dma`.
-    Run { use_dma: bool },
+    /// Run `command`, with DMA for a transfer if `use_dma`.
+    Run { command: Command, use_dma: bool },
     /// Reject the command: log `reason`, report `status` and raise the interrupt.
     Reject {
         status: Status,
@@ -282,35 +399,41 @@ enum Admission {
     },
 }
 
-/// Decides whether a command can run, from the host's registers and whether there is DMA.
+/// Returns the failure bit `fail` as a status, or [`Status::FAILED`] without one.
+fn fail_or_failed(fail: Option<StatusBit>) -> Status {
+    fail.map_or(Status::FAILED, Status::from)
+}
+
+/// Decides whether a command can run, from the host's registers (`irq_type` is `None` if
+/// `IRQ_TYPE` is invalid) and whether there is DMA.
 ///
 /// Unlike C, which drops rejected commands without a word, every rejection has a failure status
 /// (see [`Command::fail_status`]) and an interrupt.
-fn admit(command: Command, irq_type: u32, flags: Flags, has_dma: bool) -> Admission {
-    if irq_type > IRQ_TYPE_MSIX {
+fn admit(commands: Commands, irq_type: Option<IrqType>, flags: FLAGS, has_dma: bool) -> Admission {
+    if irq_type.is_none() {
         return Admission::Reject {
-            status: command.fail_status(),
+            status: fail_or_failed(commands.fail_status()),
             reason: "Failed to detect IRQ type",
         };
     }
 
-    if !command.is_known() {
+    let Some(command) = commands.command() else {
         return Admission::Reject {
-            status: Status::default(),
+            status: Status::FAILED,
             reason: "Invalid command",
         };
-    }
+    };
 
     // Only transfers consult the flag (C drops *any* command while it is set without DMA).
-    let use_dma = command.is_transfer() && flags.contains(Flags::USE_DMA);
+    let use_dma = command.is_transfer() && flags.use_dma().into_bool();
     if use_dma && !has_dma {
         return Admission::Reject {
-            status: command.fail_status(),
+            status: fail_or_failed(command.fail_status()),
             reason: "Cannot transfer data using DMA",
         };
     }
 
-    Admission::Run { use_dma }
+    Admission::Run { command, use_dma }
 }
 
 /// Validates an MSI/MSI-X vector number of the host against the number of enabled vectors.
@@ -458,23 +581,52 @@ impl<'epc> TestBinding<'epc> {
         self.bars[self.reg_bar.index()].as_ref()
     }
 
-    fn read(&self, reg: Reg) -> u32 {
-        // The register block is at least `REG_BLOCK_SIZE` bytes and the offsets are aligned, so
-        // this only fails if the block is gone, which reads as 0.
-        self.reg_space()
-            .and_then(|s| s.try_read32(reg.0).ok())
-            .unwrap_or(0)
+    /// Returns the register block, of a size known at build time: every register access below
+    /// is checked at build time.
+    fn regs(&self) -> Option<&BarIo<REG_BLOCK_SIZE>> {
+        // The register BAR is allocated with at least `REG_BLOCK_SIZE` bytes, so this only fails
+        // if the block is gone.
+        self.reg_space()?.sized().ok()
     }
 
-    fn write(&self, reg: Reg, val: u32) {
-        if let Some(space) = self.reg_space() {
-            // Cannot fail, see `read()`.
-            let _ = space.try_write32(reg.0, val);
+    /// Reads register `reg`; a register block that is gone reads as 0.
+    fn read<R>(&self, reg: FixedRegisterLoc<R>) -> R
+    where
+        R: FixedRegister,
+        R::Storage: Default,
+        BarIo<REG_BLOCK_SIZE>: IoCapable<R::Storage>,
+    {
+        match self.regs() {
+            Some(regs) => regs.read(reg),
+            None => R::Storage::default().into(),
         }
     }
 
-    fn read64(&self, lo: Reg) -> u64 {
-        u64::from(self.read(lo)) | (u64::from(self.read(Reg(lo.0 + 4))) << 32)
+    /// Writes `value` to its register.
+    fn write<R>(&self, value: R)
+    where
+        R: FixedRegister,
+        BarIo<REG_BLOCK_SIZE>: IoCapable<R::Storage>,
+    {
+        if let Some(regs) = self.regs() {
+            regs.write_reg(value);
+        }
+    }
+
+    /// Reads the source address of READ and COPY.
+    fn src_addr(&self) -> u64 {
+        let lo = self.read(SRC_ADDR_LO).into_raw();
+        let hi = self.read(SRC_ADDR_HI).into_raw();
+
+        u64::from(lo) | (u64::from(hi) << 32)
+    }
+
+    /// Reads the destination address of WRITE and COPY.
+    fn dst_addr(&self) -> u64 {
+        let lo = self.read(DST_ADDR_LO).into_raw();
+        let hi = self.read(DST_ADDR_HI).into_raw();
+
+        u64::from(lo) | (u64::from(hi) << 32)
     }
 
     fn dev(&self) -> &'epc kernel::device::Device<kernel::device::Bound> {
@@ -484,43 +636,32 @@ impl<'epc> TestBinding<'epc> {
     /// Writes the capabilities register.
     fn set_capabilities(&self) {
         let f = &self.features;
-        let mut caps = Caps::default();
+        let reserved = |bar| f.bar(bar).bar_type() == BarType::Reserved;
 
-        if self.epc.aligns_addresses() {
-            caps |= Caps::UNALIGNED_ACCESS;
-        }
-        if f.msi_capable() {
-            caps |= Caps::MSI;
-        }
-        if f.msix_capable() {
-            caps |= Caps::MSIX;
-        }
-        if f.intx_capable() {
-            caps |= Caps::INTX;
-        }
-        if f.dynamic_inbound_mapping() {
-            caps |= Caps::DYNAMIC_INBOUND_MAPPING;
-        }
-        if f.dynamic_inbound_mapping() && f.subrange_mapping() {
-            caps |= Caps::SUBRANGE_MAPPING;
-        }
-        for bar in BarNo::ALL {
-            if f.bar(bar).bar_type() == BarType::Reserved {
-                caps |= Caps(Caps::BAR0_RESERVED.bits() << bar.index());
-            }
-        }
-
-        self.write(Reg::CAPS, caps.bits());
+        self.write(
+            CAPS::zeroed()
+                .with_unaligned_access(self.epc.aligns_addresses())
+                .with_msi(f.msi_capable())
+                .with_msix(f.msix_capable())
+                .with_intx(f.intx_capable())
+                .with_dynamic_inbound_mapping(f.dynamic_inbound_mapping())
+                .with_subrange_mapping(f.dynamic_inbound_mapping() && f.subrange_mapping())
+                .with_bar0_reserved(reserved(BarNo::BAR_0))
+                .with_bar1_reserved(reserved(BarNo::BAR_1))
+                .with_bar2_reserved(reserved(BarNo::BAR_2))
+                .with_bar3_reserved(reserved(BarNo::BAR_3))
+                .with_bar4_reserved(reserved(BarNo::BAR_4))
+                .with_bar5_reserved(reserved(BarNo::BAR_5)),
+        );
     }
 
     /// Returns the interrupt `irq_type`/`IRQ_NUMBER` designate, if it is valid.
-    fn irq_target(&self, irq_type: u32) -> Option<(IrqType, u16)> {
-        let number = self.read(Reg::IRQ_NUMBER);
-        let (ty, name, count) = match irq_type {
-            IRQ_TYPE_INTX => return Some((IrqType::Intx, 0)),
-            IRQ_TYPE_MSI => (IrqType::Msi, "MSI", self.epc.msi_count()),
-            IRQ_TYPE_MSIX => (IrqType::MsiX, "MSI-X", self.epc.msix_count()),
-            _ => return None,
+    fn irq_target(&self, irq_type: Option<IrqType>) -> Option<(IrqType, u16)> {
+        let number = self.read(IRQ_NUMBER).into_raw();
+        let (ty, name, count) = match irq_type? {
+            IrqType::Intx => return Some((IrqType::Intx, 0)),
+            IrqType::Msi => (IrqType::Msi, "MSI", self.epc.msi_count()),
+            IrqType::MsiX => (IrqType::MsiX, "MSI-X", self.epc.msix_count()),
         };
 
         match irq_vector(number, count) {
@@ -556,30 +697,27 @@ impl<'epc> TestBinding<'epc> {
     ///
     /// If that interrupt does not exist, the command fails with `fail` (or `NO_RESOURCE`) and the
     /// interrupt of [`TestBinding::fallback_irq`] is raised instead.
-    fn complete(&self, status: Status, fail: Status, irq_type: u32) {
-        let mut status = Status(self.read(Reg::STATUS)) | status;
+    fn complete(&self, status: Status, fail: Option<StatusBit>, irq_type: Option<IrqType>) {
+        let mut status = self.read(STATUS).status() | status;
 
         let target = match self.irq_target(irq_type) {
             Some(target) => Some(target),
             None => {
-                status = Status(status.bits() & !SUCCESS_MASK.bits());
-                status |= if fail == Status::default() {
-                    Status::NO_RESOURCE
-                } else {
-                    fail
-                };
+                // Clears the success bits only, not the bits no `StatusBit` names.
+                status = Status(u32::from(status) & !u32::from(Status::SUCCESS));
+                status |= fail.unwrap_or(StatusBit::NoResource);
                 self.fallback_irq()
             }
         };
 
         let Some((ty, number)) = target else {
             // Nothing can be raised: report the status without `IRQ_RAISED`.
-            self.write(Reg::STATUS, status.bits());
+            self.write(STATUS::zeroed().with_status(status));
             return;
         };
 
-        status |= Status::IRQ_RAISED;
-        self.write(Reg::STATUS, status.bits());
+        status |= StatusBit::IrqRaised;
+        self.write(STATUS::zeroed().with_status(status));
 
         if let Err(e) = self.epc.raise_irq(ty, number) {
             dev_err_ratelimited!(self.log, self.dev(), "Failed to raise IRQ: {:?}\n", e);
@@ -594,54 +732,52 @@ impl<'epc> TestBinding<'epc> {
 
         self.check_doorbell();
 
-        let irq_type = self.read(Reg::IRQ_TYPE);
-        let command = self.read(Reg::COMMAND);
-        if command == 0 {
+        let irq_type = self.read(IRQ_TYPE).irq_type();
+        let commands = self.read(COMMAND).commands();
+        if commands == Commands::empty() {
             return;
         }
 
-        self.write(Reg::COMMAND, 0);
-        self.write(Reg::STATUS, 0);
+        self.write(COMMAND::zeroed());
+        self.write(STATUS::zeroed());
 
-        let command = Command(command);
-        let flags = Flags(self.read(Reg::FLAGS));
+        let flags = self.read(FLAGS);
 
-        let use_dma = match admit(command, irq_type, flags, self.dma.is_some()) {
-            Admission::Run { use_dma } => use_dma,
+        let (command, use_dma) = match admit(commands, irq_type, flags, self.dma.is_some()) {
+            Admission::Run { command, use_dma } => (command, use_dma),
             Admission::Reject { status, reason } => {
                 dev_err_ratelimited!(
                     self.log,
                     self.dev(),
                     "{} (command 0x{:x})\n",
                     reason,
-                    command.bits()
+                    u32::from(commands)
                 );
 
-                self.complete(status, command.fail_status(), irq_type);
+                self.complete(status, commands.fail_status(), irq_type);
                 return;
             }
         };
 
         let result = match command {
-            Command::RAISE_INTX_IRQ | Command::RAISE_MSI_IRQ | Command::RAISE_MSIX_IRQ => {
-                Ok(Status::default())
+            Command::RaiseIntxIrq | Command::RaiseMsiIrq | Command::RaiseMsixIrq => {
+                Ok(Status::empty())
             }
-            Command::READ => self.cmd_read(use_dma),
-            Command::WRITE => self.cmd_write(use_dma),
-            Command::COPY => self.cmd_copy(use_dma),
-            Command::ENABLE_DOORBELL => self.cmd_enable_doorbell(),
-            Command::DISABLE_DOORBELL => self.cmd_disable_doorbell(),
-            Command::BAR_SUBRANGE_SETUP => self.cmd_subrange_setup(),
-            Command::BAR_SUBRANGE_CLEAR => self.cmd_subrange_clear(),
-            // `admit()` only lets known commands through.
-            _ => Err(Status::default()),
+            Command::Read => self.cmd_read(use_dma),
+            Command::Write => self.cmd_write(use_dma),
+            Command::Copy => self.cmd_copy(use_dma),
+            Command::EnableDoorbell => self.cmd_enable_doorbell(),
+            Command::DisableDoorbell => self.cmd_disable_doorbell(),
+            Command::BarSubrangeSetup => self.cmd_subrange_setup(),
+            Command::BarSubrangeClear => self.cmd_subrange_clear(),
         };
 
+        let fail = command.fail_status();
         let status = match result {
             Ok(s) => s,
-            Err(s) => s | command.fail_status(),
+            Err(s) => fail.map_or(s, |f| s | f),
         };
-        self.complete(status, command.fail_status(), irq_type);
+        self.complete(status, fail, irq_type);
     }
 
     /// Reports a ring of the doorbell, see C's `pci_epf_test_doorbell_handler()`.
@@ -651,18 +787,21 @@ impl<'epc> TestBinding<'epc> {
         };
 
         if db.registration().handler().rang.xchg(false, Relaxed) {
-            let irq_type = self.read(Reg::IRQ_TYPE);
-            self.complete(Status::DOORBELL_SUCCESS, Status::default(), irq_type);
+            let irq_type = self.read(IRQ_TYPE).irq_type();
+            self.complete(StatusBit::DoorbellSuccess.into(), None, irq_type);
         }
     }
 
     /// Validates the size and the host address range of a transfer.
+    ///
+    /// `addr` reads the address ([`Self::src_addr`] or [`Self::dst_addr`]); `invalid` is the
+    /// status of an address range that wraps.
     fn transfer_args(
         &self,
-        addr: Reg,
-        invalid: Status,
+        addr: fn(&Self) -> u64,
+        invalid: StatusBit,
     ) -> core::result::Result<(u64, usize), Status> {
-        self.transfer_args_of_size(self.read(Reg::SIZE), addr, invalid)
+        self.transfer_args_of_size(self.read(SIZE).into_raw(), addr, invalid)
     }
 
     /// Like [`Self::transfer_args`], for a `SIZE` already read: a command with two addresses
@@ -670,10 +809,10 @@ impl<'epc> TestBinding<'epc> {
     fn transfer_args_of_size(
         &self,
         size: u32,
-        addr: Reg,
-        invalid: Status,
+        addr: fn(&Self) -> u64,
+        invalid: StatusBit,
     ) -> core::result::Result<(u64, usize), Status> {
-        let addr = self.read64(addr);
+        let addr = addr(self);
 
         transfer_range(addr, size).map_err(|e| {
             dev_err_ratelimited!(
@@ -685,8 +824,8 @@ impl<'epc> TestBinding<'epc> {
                 e
             );
             match e {
-                RangeError::Size => Status::default(),
-                RangeError::Address => invalid,
+                RangeError::Size => Status::FAILED,
+                RangeError::Address => invalid.into(),
             }
         })
     }
@@ -719,7 +858,7 @@ impl<'epc> TestBinding<'epc> {
         &self,
         addr: u64,
         size: usize,
-        invalid: Status,
+        invalid: StatusBit,
         what: &str,
         mut xfer: impl FnMut(&Mapping<'_>, usize, usize, u64) -> Result,
     ) -> core::result::Result<Delta, Status> {
@@ -731,11 +870,11 @@ impl<'epc> TestBinding<'epc> {
             let pci = addr + off as u64;
             let map = self.epc.mem_map(pci, size - off).map_err(|_| {
                 dev_err_ratelimited!(self.log, self.dev(), "Failed to map {} address\n", what);
-                invalid
+                Status::from(invalid)
             })?;
             let len = map.pci_size().min(size - off);
             if len == 0 {
-                return Err(invalid);
+                return Err(invalid.into());
             }
 
             let start = Instant::<Monotonic>::now();
@@ -744,7 +883,7 @@ impl<'epc> TestBinding<'epc> {
 
             if let Err(e) = ret {
                 dev_err_ratelimited!(self.log, self.dev(), "Data transfer failed: {:?}\n", e);
-                return Err(Status::default());
+                return Err(Status::FAILED);
             }
             off += len;
         }
@@ -754,14 +893,14 @@ impl<'epc> TestBinding<'epc> {
 
     /// COMMAND_READ: reads host memory and checks its CRC (host test `PCITEST_WRITE`).
     fn cmd_read(&mut self, use_dma: bool) -> CmdResult {
-        let (src, size) = self.transfer_args(Reg::SRC_ADDR_LO, Status::SRC_ADDR_INVALID)?;
-        let mut buf = Bounce::alloc(&self.epc, size, use_dma).map_err(|_| Status::default())?;
+        let (src, size) = self.transfer_args(Self::src_addr, StatusBit::SrcAddrInvalid)?;
+        let mut buf = Bounce::alloc(&self.epc, size, use_dma).map_err(|_| Status::FAILED)?;
         let dma = self.dma.as_ref();
 
         let total = self.for_each_chunk(
             src,
             size,
-            Status::SRC_ADDR_INVALID,
+            StatusBit::SrcAddrInvalid,
             "source",
             |map, off, len, pci| match (&mut buf, dma) {
                 (Bounce::Dma(b), Some(dma)) if dma.is_private() => dma
@@ -777,26 +916,26 @@ impl<'epc> TestBinding<'epc> {
 
         self.print_rate("READ", size, total, use_dma);
 
-        if crc32_le(!0, buf.as_slice()) != self.read(Reg::CHECKSUM) {
-            return Err(Status::default());
+        if crc32_le(!0, buf.as_slice()) != self.read(CHECKSUM).into_raw() {
+            return Err(Status::FAILED);
         }
 
-        Ok(Status::READ_SUCCESS)
+        Ok(StatusBit::ReadSuccess.into())
     }
 
     /// COMMAND_WRITE: writes random data and its CRC to the host (host test `PCITEST_READ`).
     fn cmd_write(&mut self, use_dma: bool) -> CmdResult {
-        let (dst, size) = self.transfer_args(Reg::DST_ADDR_LO, Status::DST_ADDR_INVALID)?;
-        let mut buf = Bounce::alloc(&self.epc, size, use_dma).map_err(|_| Status::default())?;
+        let (dst, size) = self.transfer_args(Self::dst_addr, StatusBit::DstAddrInvalid)?;
+        let mut buf = Bounce::alloc(&self.epc, size, use_dma).map_err(|_| Status::FAILED)?;
 
         random::fill_bytes(buf.as_mut_slice());
-        self.write(Reg::CHECKSUM, crc32_le(!0, buf.as_slice()));
+        self.write(CHECKSUM::from_raw(crc32_le(!0, buf.as_slice())));
 
         let dma = self.dma.as_ref();
         let total = self.for_each_chunk(
             dst,
             size,
-            Status::DST_ADDR_INVALID,
+            StatusBit::DstAddrInvalid,
             "destination",
             |map, off, len, pci| match (&mut buf, dma) {
                 (Bounce::Dma(b), Some(dma)) if dma.is_private() => dma
@@ -815,23 +954,23 @@ impl<'epc> TestBinding<'epc> {
         // As in C: give the host time before it reads the data ("L3 error" on some hosts).
         fsleep(Delta::from_micros(1000));
 
-        Ok(Status::WRITE_SUCCESS)
+        Ok(StatusBit::WriteSuccess.into())
     }
 
     /// COMMAND_COPY: copies host memory to host memory (host test `PCITEST_COPY`).
     fn cmd_copy(&mut self, use_dma: bool) -> CmdResult {
         // One read of SIZE for both ranges, so that `dst + size` cannot wrap either.
-        let raw_size = self.read(Reg::SIZE);
+        let raw_size = self.read(SIZE).into_raw();
         let (src, size) =
-            self.transfer_args_of_size(raw_size, Reg::SRC_ADDR_LO, Status::SRC_ADDR_INVALID)?;
+            self.transfer_args_of_size(raw_size, Self::src_addr, StatusBit::SrcAddrInvalid)?;
         let (dst, _) =
-            self.transfer_args_of_size(raw_size, Reg::DST_ADDR_LO, Status::DST_ADDR_INVALID)?;
+            self.transfer_args_of_size(raw_size, Self::dst_addr, StatusBit::DstAddrInvalid)?;
 
         let chan = match &self.dma {
             Some(dma) if use_dma => {
                 if !dma.rx().has_memcpy() {
                     dev_err_ratelimited!(self.log, self.dev(), "DMA channel cannot copy memory\n");
-                    return Err(Status::default());
+                    return Err(Status::FAILED);
                 }
                 Some(dma.rx())
             }
@@ -840,7 +979,7 @@ impl<'epc> TestBinding<'epc> {
 
         let mut buf = match chan {
             Some(_) => None,
-            None => Some(KVVec::from_elem(0u8, size, GFP_KERNEL).map_err(|_| Status::default())?),
+            None => Some(KVVec::from_elem(0u8, size, GFP_KERNEL).map_err(|_| Status::FAILED)?),
         };
         let mut total = Delta::ZERO;
         let mut off = 0;
@@ -850,15 +989,15 @@ impl<'epc> TestBinding<'epc> {
             let src_map = self
                 .epc
                 .mem_map(src + off as u64, size - off)
-                .map_err(|_| Status::SRC_ADDR_INVALID)?;
+                .map_err(|_| Status::from(StatusBit::SrcAddrInvalid))?;
             // CAST: See `cmd_read()`.
             let dst_map = self
                 .epc
                 .mem_map(dst + off as u64, size - off)
-                .map_err(|_| Status::DST_ADDR_INVALID)?;
+                .map_err(|_| Status::from(StatusBit::DstAddrInvalid))?;
             let len = src_map.pci_size().min(dst_map.pci_size()).min(size - off);
             if len == 0 {
-                return Err(Status::SRC_ADDR_INVALID);
+                return Err(StatusBit::SrcAddrInvalid.into());
             }
 
             let start = Instant::<Monotonic>::now();
@@ -873,20 +1012,20 @@ impl<'epc> TestBinding<'epc> {
 
             if let Err(e) = ret {
                 dev_err_ratelimited!(self.log, self.dev(), "Data transfer failed: {:?}\n", e);
-                return Err(Status::default());
+                return Err(Status::FAILED);
             }
             off += len;
         }
 
         self.print_rate("COPY", size, total, chan.is_some());
-        Ok(Status::COPY_SUCCESS)
+        Ok(StatusBit::CopySuccess.into())
     }
 
     /// COMMAND_ENABLE_DOORBELL, see C's `pci_epf_test_enable_doorbell()`.
     fn cmd_enable_doorbell(&mut self) -> CmdResult {
         if self.doorbell.is_some() {
             dev_err_ratelimited!(self.log, self.dev(), "Doorbell already enabled\n");
-            return Err(Status::default());
+            return Err(Status::FAILED);
         }
 
         let doorbells = doorbell::alloc_doorbell(&self.epc, 1).map_err(|e| {
@@ -896,9 +1035,9 @@ impl<'epc> TestBinding<'epc> {
                 "Failed to allocate doorbell: {:?}\n",
                 e
             );
-            Status::default()
+            Status::FAILED
         })?;
-        let msg = *doorbells.get(0).ok_or(Status::default())?;
+        let msg = *doorbells.get(0).ok_or(Status::FAILED)?;
 
         let (bar, exposed_offset) = match msg.target() {
             DoorbellTarget::Exposed { bar, offset } => (bar, Some(offset)),
@@ -913,7 +1052,7 @@ impl<'epc> TestBinding<'epc> {
                             self.dev(),
                             "No free BAR for the doorbell\n"
                         );
-                        Status::default()
+                        Status::FAILED
                     })?;
                 (bar, None)
             }
@@ -926,7 +1065,7 @@ impl<'epc> TestBinding<'epc> {
         } else {
             irq::Flags::TRIGGER_NONE
         };
-        let waker = self.epc.poll_waker().map_err(|_| Status::default())?;
+        let waker = self.epc.poll_waker().map_err(|_| Status::FAILED)?;
         let handler = DoorbellHandler {
             rang: Atomic::new(false),
             waker,
@@ -942,12 +1081,12 @@ impl<'epc> TestBinding<'epc> {
                 "Failed to request doorbell IRQ: {:?}\n",
                 e
             );
-            Status::default()
+            Status::FAILED
         })?;
 
         let message = db.message();
-        self.write(Reg::DB_DATA, message.data);
-        self.write(Reg::DB_BAR, u32::from(bar));
+        self.write(DB_DATA::from_raw(message.data));
+        self.write(DB_BAR::from_raw(u32::from(bar)));
 
         let offset = match exposed_offset {
             Some(offset) => u32::try_from(offset).ok(),
@@ -974,15 +1113,15 @@ impl<'epc> TestBinding<'epc> {
                     let _ = space.restore();
                 }
             }
-            self.write(Reg::DB_BAR, NO_BAR);
-            return Err(Status::default());
+            self.write(DB_BAR::from_raw(NO_BAR));
+            return Err(Status::FAILED);
         };
 
-        self.write(Reg::DB_OFFSET, offset);
+        self.write(DB_OFFSET::from_raw(offset));
         self.db_bar = exposed_offset.is_none().then_some(bar);
         self.doorbell = Some(db);
 
-        Ok(Status::DOORBELL_ENABLE_SUCCESS)
+        Ok(StatusBit::DoorbellEnableSuccess.into())
     }
 
     /// Frees the doorbell, restoring its BAR first. Returns `false` if the BAR could not be
@@ -997,7 +1136,7 @@ impl<'epc> TestBinding<'epc> {
         }
 
         self.doorbell = None;
-        self.write(Reg::DB_BAR, NO_BAR);
+        self.write(DB_BAR::from_raw(NO_BAR));
         ok
     }
 
@@ -1005,23 +1144,23 @@ impl<'epc> TestBinding<'epc> {
     fn cmd_disable_doorbell(&mut self) -> CmdResult {
         if self.doorbell.is_none() {
             dev_err_ratelimited!(self.log, self.dev(), "Doorbell not enabled\n");
-            return Err(Status::default());
+            return Err(Status::FAILED);
         }
 
         if self.free_doorbell() {
-            Ok(Status::DOORBELL_DISABLE_SUCCESS)
+            Ok(StatusBit::DoorbellDisableSuccess.into())
         } else {
-            Err(Status::default())
+            Err(Status::FAILED)
         }
     }
 
     /// Returns the BAR number in the `SIZE` register, validated.
     fn subrange_bar(&self) -> core::result::Result<BarNo, Status> {
-        let raw = self.read(Reg::SIZE);
+        let raw = self.read(SIZE).into_raw();
 
         BarNo::try_from(raw).map_err(|_| {
             dev_err_ratelimited!(self.log, self.dev(), "Invalid BAR number {}\n", raw);
-            Status::default()
+            Status::FAILED
         })
     }
 
@@ -1033,16 +1172,16 @@ impl<'epc> TestBinding<'epc> {
             || !(self.features.dynamic_inbound_mapping() && self.features.subrange_mapping())
             || self.db_bar == Some(bar)
         {
-            return Err(Status::default());
+            return Err(Status::FAILED);
         }
 
         let Some(space) = self.bars[bar.index()].as_mut() else {
-            return Err(Status::default());
+            return Err(Status::FAILED);
         };
 
         let size = space.size();
         if size % SUBRANGE_COUNT != 0 || !space.is_set() {
-            return Err(Status::default());
+            return Err(Status::FAILED);
         }
 
         let sub = size / SUBRANGE_COUNT;
@@ -1058,9 +1197,9 @@ impl<'epc> TestBinding<'epc> {
                 e
             );
             return Err(if e == ENOSPC {
-                Status::NO_RESOURCE
+                StatusBit::NoResource.into()
             } else {
-                Status::default()
+                Status::FAILED
             });
         }
 
@@ -1068,11 +1207,11 @@ impl<'epc> TestBinding<'epc> {
             // CAST: `bar < 6` and `i < 2`: the pattern fits in a byte.
             let pattern = 0x50 + (bar.index() * 8 + i) as u8;
             if space.fill(phys_off, len, pattern).is_err() {
-                return Err(Status::default());
+                return Err(Status::FAILED);
             }
         }
 
-        Ok(Status::BAR_SUBRANGE_SETUP_SUCCESS)
+        Ok(StatusBit::BarSubrangeSetupSuccess.into())
     }
 
     /// COMMAND_BAR_SUBRANGE_CLEAR: maps a BAR flat again.
@@ -1081,10 +1220,10 @@ impl<'epc> TestBinding<'epc> {
 
         match self.bars[bar.index()].as_mut() {
             Some(space) if space.has_subranges() => match space.clear_subranges() {
-                Ok(()) => Ok(Status::BAR_SUBRANGE_CLEAR_SUCCESS),
-                Err(_) => Err(Status::default()),
+                Ok(()) => Ok(StatusBit::BarSubrangeClearSuccess.into()),
+                Err(_) => Err(Status::FAILED),
             },
-            _ => Err(Status::default()),
+            _ => Err(Status::FAILED),
         }
     }
 
@@ -1300,55 +1439,96 @@ kernel::module_pci_epf_driver! {
 #[kunit_tests(rust_pci_endpoint_test_rs)]
 mod tests {
     use super::*;
+    use kernel::io::register::Register;
 
-    const ALL: [Command; 10] = [
-        Command::RAISE_INTX_IRQ,
-        Command::RAISE_MSI_IRQ,
-        Command::RAISE_MSIX_IRQ,
-        Command::READ,
-        Command::WRITE,
-        Command::COPY,
-        Command::ENABLE_DOORBELL,
-        Command::DISABLE_DOORBELL,
-        Command::BAR_SUBRANGE_SETUP,
-        Command::BAR_SUBRANGE_CLEAR,
-    ];
+    fn use_dma(on: bool) -> FLAGS {
+        FLAGS::zeroed().with_use_dma(on)
+    }
 
     #[test]
     fn register_layout_matches_the_host() {
         // include/uapi/linux/pcitest.h and drivers/misc/pci_endpoint_test.c.
         let regs = [
-            (Reg::COMMAND, 0x04),
-            (Reg::STATUS, 0x08),
-            (Reg::SRC_ADDR_LO, 0x0c),
-            (Reg::DST_ADDR_LO, 0x14),
-            (Reg::SIZE, 0x1c),
-            (Reg::CHECKSUM, 0x20),
-            (Reg::IRQ_TYPE, 0x24),
-            (Reg::IRQ_NUMBER, 0x28),
-            (Reg::FLAGS, 0x2c),
-            (Reg::CAPS, 0x30),
-            (Reg::DB_BAR, 0x34),
-            (Reg::DB_OFFSET, 0x38),
-            (Reg::DB_DATA, 0x3c),
+            (<COMMAND as Register>::OFFSET, 0x04),
+            (<STATUS as Register>::OFFSET, 0x08),
+            (<SRC_ADDR_LO as Register>::OFFSET, 0x0c),
+            (<SRC_ADDR_HI as Register>::OFFSET, 0x10),
+            (<DST_ADDR_LO as Register>::OFFSET, 0x14),
+            (<DST_ADDR_HI as Register>::OFFSET, 0x18),
+            (<SIZE as Register>::OFFSET, 0x1c),
+            (<CHECKSUM as Register>::OFFSET, 0x20),
+            (<IRQ_TYPE as Register>::OFFSET, 0x24),
+            (<IRQ_NUMBER as Register>::OFFSET, 0x28),
+            (<FLAGS as Register>::OFFSET, 0x2c),
+            (<CAPS as Register>::OFFSET, 0x30),
+            (<DB_BAR as Register>::OFFSET, 0x34),
+            (<DB_OFFSET as Register>::OFFSET, 0x38),
+            (<DB_DATA as Register>::OFFSET, 0x3c),
         ];
         for (reg, off) in regs {
-            assert_eq!(reg.0, off);
+            assert_eq!(reg, off);
         }
-        assert_eq!(Status::NO_RESOURCE.bits(), 1 << 18);
-        assert_eq!(Caps::BAR0_RESERVED.bits(), 1 << 6);
+
+        // The bits of pci-epf-test.c.
+        for (i, cmd) in Command::ALL.into_iter().enumerate() {
+            assert_eq!(cmd as u32, 1 << i);
+        }
+        assert_eq!(StatusBit::IrqRaised as u32, 1 << 6);
+        assert_eq!(StatusBit::NoResource as u32, 1 << 18);
+        assert_eq!(Status::all_bits(), (1 << 19) - 1);
+        assert_eq!(u32::from(Status::SUCCESS), 0x15615);
+        assert_eq!(use_dma(true).into_raw(), 1);
+        let caps = [
+            (CAPS::zeroed().with_unaligned_access(true), 1 << 0),
+            (CAPS::zeroed().with_msi(true), 1 << 1),
+            (CAPS::zeroed().with_msix(true), 1 << 2),
+            (CAPS::zeroed().with_intx(true), 1 << 3),
+            (CAPS::zeroed().with_subrange_mapping(true), 1 << 4),
+            (CAPS::zeroed().with_dynamic_inbound_mapping(true), 1 << 5),
+            (CAPS::zeroed().with_bar0_reserved(true), 1 << 6),
+            (CAPS::zeroed().with_bar5_reserved(true), 1 << 11),
+        ];
+        for (cap, bit) in caps {
+            assert_eq!(cap.into_raw(), bit);
+        }
+    }
+
+    #[test]
+    fn irq_types_are_those_of_the_host() {
+        assert!(matches!(
+            IRQ_TYPE::from_raw(0).irq_type(),
+            Some(IrqType::Intx)
+        ));
+        assert!(matches!(
+            IRQ_TYPE::from_raw(1).irq_type(),
+            Some(IrqType::Msi)
+        ));
+        assert!(matches!(
+            IRQ_TYPE::from_raw(2).irq_type(),
+            Some(IrqType::MsiX)
+        ));
+        for raw in [3u32, 4, u32::MAX] {
+            assert!(IRQ_TYPE::from_raw(raw).irq_type().is_none());
+        }
     }
 
     #[test]
     fn known_commands_run() {
-        for cmd in ALL {
+        for cmd in Command::ALL {
             let want = Admission::Run {
+                command: cmd,
                 use_dma: cmd.is_transfer(),
             };
-            assert_eq!(admit(cmd, IRQ_TYPE_MSI, Flags::USE_DMA, true), want);
             assert_eq!(
-                admit(cmd, IRQ_TYPE_INTX, Flags::default(), false),
-                Admission::Run { use_dma: false }
+                admit(cmd.into(), Some(IrqType::Msi), use_dma(true), true),
+                want
+            );
+            assert_eq!(
+                admit(cmd.into(), Some(IrqType::Intx), use_dma(false), false),
+                Admission::Run {
+                    command: cmd,
+                    use_dma: false
+                }
             );
         }
     }
@@ -1357,14 +1537,14 @@ mod tests {
     fn dma_without_dma_completes_with_a_failure() {
         // C drops the command without status or interrupt: the host waits forever.
         for (cmd, fail) in [
-            (Command::READ, Status::READ_FAIL),
-            (Command::WRITE, Status::WRITE_FAIL),
-            (Command::COPY, Status::COPY_FAIL),
+            (Command::Read, StatusBit::ReadFail),
+            (Command::Write, StatusBit::WriteFail),
+            (Command::Copy, StatusBit::CopyFail),
         ] {
             assert_eq!(
-                admit(cmd, IRQ_TYPE_MSIX, Flags::USE_DMA, false),
+                admit(cmd.into(), Some(IrqType::MsiX), use_dma(true), false),
                 Admission::Reject {
-                    status: fail,
+                    status: fail.into(),
                     reason: "Cannot transfer data using DMA"
                 }
             );
@@ -1375,14 +1555,17 @@ mod tests {
     fn sticky_dma_flag_does_not_drop_other_commands() {
         // C drops every command while FLAGS.USE_DMA is set on an endpoint without DMA.
         for cmd in [
-            Command::RAISE_MSI_IRQ,
-            Command::ENABLE_DOORBELL,
-            Command::DISABLE_DOORBELL,
-            Command::BAR_SUBRANGE_SETUP,
+            Command::RaiseMsiIrq,
+            Command::EnableDoorbell,
+            Command::DisableDoorbell,
+            Command::BarSubrangeSetup,
         ] {
             assert_eq!(
-                admit(cmd, IRQ_TYPE_MSI, Flags::USE_DMA, false),
-                Admission::Run { use_dma: false }
+                admit(cmd.into(), Some(IrqType::Msi), use_dma(true), false),
+                Admission::Run {
+                    command: cmd,
+                    use_dma: false
+                }
             );
         }
     }
@@ -1390,16 +1573,18 @@ mod tests {
     #[test]
     fn unknown_or_multiple_commands_complete() {
         // C logs "Invalid command" and never raises the interrupt.
-        for raw in [
-            1u32 << 10,
-            1 << 31,
-            Command::READ.0 | Command::WRITE.0,
-            0x3ff,
+        for commands in [
+            Commands(1 << 10),
+            Commands(1 << 31),
+            Command::Read | Command::Write,
+            Commands(0x3ff),
         ] {
+            assert_eq!(commands.command(), None);
+            assert_eq!(commands.fail_status(), None);
             assert_eq!(
-                admit(Command(raw), IRQ_TYPE_INTX, Flags::default(), true),
+                admit(commands, Some(IrqType::Intx), use_dma(false), true),
                 Admission::Reject {
-                    status: Status::default(),
+                    status: Status::FAILED,
                     reason: "Invalid command"
                 }
             );
@@ -1408,11 +1593,15 @@ mod tests {
 
     #[test]
     fn bad_irq_type_reports_the_failure() {
-        for irq_type in [3u32, 4, u32::MAX] {
+        for (commands, status) in [
+            (Commands::from(Command::Copy), StatusBit::CopyFail.into()),
+            (Command::RaiseMsiIrq.into(), Status::FAILED),
+            (Commands(1 << 12), Status::FAILED),
+        ] {
             assert_eq!(
-                admit(Command::COPY, irq_type, Flags::default(), true),
+                admit(commands, None, use_dma(false), true),
                 Admission::Reject {
-                    status: Status::COPY_FAIL,
+                    status,
                     reason: "Failed to detect IRQ type"
                 }
             );

@@ -20,6 +20,8 @@ use crate::{
     device,
     error::to_result,
     io::{
+        Mmio,
+        MmioRaw,
         PhysAddr,
         ResourceSize, //
     },
@@ -355,8 +357,23 @@ impl<'a> Controller<'a> {
             bindings::pci_epc_mem_map(epc, func_no, vfunc_no, pci_addr, size, &mut map)
         })?;
 
-        // INVARIANT: `map` was filled by a successful `pci_epc_mem_map()`.
-        Ok(Mapping { ctrl: *self, map })
+        // CAST: The kernel address of the mapping, as `Mmio` takes it.
+        let io = match MmioRaw::new(map.virt_addr as usize, map.pci_size) {
+            Ok(io) => io,
+            Err(e) => {
+                // SAFETY: `map` describes the live mapping made above on `epc`.
+                unsafe { bindings::pci_epc_mem_unmap(epc, func_no, vfunc_no, &mut map) };
+                return Err(e);
+            }
+        };
+
+        // INVARIANT: `map` was filled by a successful `pci_epc_mem_map()`; `io` is its
+        // `virt_addr` and `pci_size`.
+        Ok(Mapping {
+            ctrl: *self,
+            map,
+            io,
+        })
     }
 
     /// Returns the number of auxiliary resources of the controller, see
@@ -705,14 +722,21 @@ impl TryFrom<&bindings::pci_epc_aux_resource> for AuxResource {
 /// Host memory mapped into the outbound window of an endpoint controller, see
 /// [`Controller::mem_map`].
 ///
-/// The mapping is removed (`pci_epc_mem_unmap()`) when this object is dropped.
+/// The mapping is `__iomem` (the controller's outbound window): a [`Mapping`] dereferences to an
+/// [`Mmio`] region of [`Mapping::pci_size`] bytes starting at [`Mapping::pci_addr`], with the
+/// kernel's [`Io`](crate::io::Io) accessors (`map.try_read32(offset)`,
+/// `map.try_write32(value, offset)`, ...). As the size is only known at run time (the controller
+/// may map less than asked for), only the `try_*` accessors apply. The mapping is removed
+/// (`pci_epc_mem_unmap()`) when this object is dropped.
 ///
 /// # Invariants
 ///
-/// `self.map` was filled by a successful `pci_epc_mem_map()` on `self.ctrl`.
+/// - `self.map` was filled by a successful `pci_epc_mem_map()` on `self.ctrl`.
+/// - `self.io` is `self.map.virt_addr` and `self.map.pci_size`.
 pub struct Mapping<'a> {
     ctrl: Controller<'a>,
     map: bindings::pci_epc_map,
+    io: MmioRaw,
 }
 
 // SAFETY: All accesses through a `Mapping` are MMIO accessors, which may be used from any thread.
@@ -720,6 +744,17 @@ unsafe impl Send for Mapping<'_> {}
 
 // SAFETY: See the `Send` implementation; no method taking `&self` mutates `self.map`.
 unsafe impl Sync for Mapping<'_> {}
+
+impl core::ops::Deref for Mapping<'_> {
+    type Target = Mmio;
+
+    fn deref(&self) -> &Mmio {
+        // SAFETY: By the type invariants, `self.io` is the start and the size of the I/O memory
+        // that `pci_epc_mem_map()` mapped (`pci_epc_mem_alloc_addr()` memory of the outbound
+        // window); it stays mapped until `self` is dropped, which the borrow prevents.
+        unsafe { Mmio::from_raw(&self.io) }
+    }
+}
 
 impl Mapping<'_> {
     /// Returns the host (PCI) address the mapping starts at.
@@ -736,15 +771,6 @@ impl Mapping<'_> {
     /// Returns the local physical address at which [`Mapping::pci_addr`] is mapped.
     pub fn phys_addr(&self) -> PhysAddr {
         self.map.phys_addr
-    }
-
-    fn io_addr(&self, offset: usize) -> Result<*mut c_void> {
-        if offset % 4 != 0 || offset.checked_add(4).ok_or(EINVAL)? > self.map.pci_size {
-            return Err(EINVAL);
-        }
-
-        // SAFETY: `offset + 4 <= pci_size`, so the address stays within the mapping.
-        Ok(unsafe { self.map.virt_addr.cast::<u8>().add(offset).cast() })
     }
 
     fn io_range(&self, offset: usize, len: usize) -> Result<*mut c_void> {
@@ -781,31 +807,6 @@ impl Mapping<'_> {
         // SAFETY: `addr` is valid for `buf.len()` bytes of MMIO within the mapping; `buf` is
         // valid for reads.
         unsafe { bindings::rust_memcpy_toio(addr, buf.as_ptr().cast(), buf.len()) };
-        Ok(())
-    }
-
-    /// Reads the 32-bit value at `offset` of the host memory, see `readl()`.
-    ///
-    /// # Errors
-    ///
-    /// [`EINVAL`] if `offset` is not 4-byte aligned or out of bounds.
-    pub fn try_read32(&self, offset: usize) -> Result<u32> {
-        let addr = self.io_addr(offset)?;
-
-        // SAFETY: `addr` is a valid, aligned MMIO address within the mapping.
-        Ok(unsafe { bindings::readl(addr) })
-    }
-
-    /// Writes the 32-bit `value` at `offset` of the host memory, see `writel()`.
-    ///
-    /// # Errors
-    ///
-    /// [`EINVAL`] if `offset` is not 4-byte aligned or out of bounds.
-    pub fn try_write32(&self, offset: usize, value: u32) -> Result {
-        let addr = self.io_addr(offset)?;
-
-        // SAFETY: `addr` is a valid, aligned MMIO address within the mapping.
-        unsafe { bindings::writel(value, addr) };
         Ok(())
     }
 }

@@ -15,6 +15,11 @@ use crate::{
     device,
     dma::DmaAddress,
     error::to_result,
+    io::{
+        Io,
+        IoCapable,
+        IoKnownSize, //
+    },
     prelude::*,
     sync::{
         atomic::{
@@ -366,20 +371,21 @@ impl FunctionState {
 /// Only one [`BarSpace`] can exist for a given BAR of a function at any time.
 ///
 /// The memory is shared with the host, which accesses it concurrently; it is therefore only
-/// accessible through volatile, little-endian accessors such as [`BarSpace::try_read32`].
+/// accessible as an I/O region: a [`BarSpace`] dereferences to its [`BarIo`], which implements
+/// the kernel's [`Io`] accessors (`space.try_read32(offset)`, `space.try_write32(value, offset)`,
+/// and the build-time checked ones through [`BarIo::sized`]).
 ///
 /// # Invariants
 ///
-/// - `self.addr` is the address returned by `pci_epf_alloc_space()` for `self.bar` of the
-///   function of `self.ctrl`, and `self.size` is the size it was allocated with.
+/// - `self.io` describes the memory returned by `pci_epf_alloc_space()` for `self.bar` of the
+///   function of `self.ctrl`, and the size it was allocated with.
 /// - `self.ctrl`'s function state has `self.bar` claimed for this object.
 /// - If `self.retarget` is `Some`, the BAR is set to the `struct pci_epf_bar` it holds, and
 ///   `self.set` is `true`.
 pub struct BarSpace<'a> {
     ctrl: Controller<'a>,
     bar: BarNo,
-    addr: NonNull<c_void>,
-    size: usize,
+    io: BarIo,
     set: bool,
     retarget: Option<KBox<Opaque<bindings::pci_epf_bar>>>,
     submap: Option<KVec<bindings::pci_epf_bar_submap>>,
@@ -432,7 +438,7 @@ impl<'a> Controller<'a> {
             )
         };
 
-        let Some(addr) = NonNull::new(addr) else {
+        let Some(addr) = NonNull::new(addr.cast::<u8>()) else {
             state.release_bar(bar);
             return Err(ENOMEM);
         };
@@ -442,12 +448,12 @@ impl<'a> Controller<'a> {
         let size = unsafe { (*epf).bar[bar.index()].size };
 
         // INVARIANT: `addr` and `size` come from `pci_epf_alloc_space()` for `bar`, which is
-        // claimed; the BAR is not set.
+        // claimed; the BAR is not set. `pci_epf_alloc_space()` returns `dma_alloc_coherent()`
+        // memory, which is page aligned and valid for `size` bytes until it is freed in `drop()`.
         Ok(BarSpace {
             ctrl: *self,
             bar,
-            addr,
-            size,
+            io: BarIo { addr, size },
             set: false,
             retarget: None,
             submap: None,
@@ -469,7 +475,7 @@ impl<'a> BarSpace<'a> {
 
     /// Returns the size of the BAR, in bytes.
     pub fn size(&self) -> usize {
-        self.size
+        self.io.size
     }
 
     /// Returns the DMA address of the memory, i.e. the address the BAR is translated to.
@@ -671,7 +677,7 @@ impl<'a> BarSpace<'a> {
 
         for &(offset, size) in subranges {
             let end = offset.checked_add(size).ok_or(EINVAL)?;
-            if size == 0 || end > self.size {
+            if size == 0 || end > self.io.size {
                 return Err(EINVAL);
             }
 
@@ -757,73 +763,26 @@ impl<'a> BarSpace<'a> {
         Ok(())
     }
 
-    /// Fills `len` bytes at `offset` with `byte`.
+    /// Fills `len` bytes at `offset` with `byte`, one volatile byte write at a time.
     ///
     /// # Errors
     ///
     /// [`EINVAL`] if the range is out of bounds.
     pub fn fill(&self, offset: usize, len: usize, byte: u8) -> Result {
         let end = offset.checked_add(len).ok_or(EINVAL)?;
-        if end > self.size {
+        if end > self.io.size {
             return Err(EINVAL);
         }
 
-        for i in offset..end {
-            // SAFETY: `i < self.size`, so the access is within the allocation. The host may
-            // access the memory concurrently, hence the volatile access.
-            unsafe { self.addr.cast::<u8>().add(i).write_volatile(byte) };
-        }
-
-        Ok(())
+        (offset..end).try_for_each(|i| self.io.try_write8(byte, i))
     }
+}
 
-    fn check_access(&self, offset: usize) -> Result {
-        if offset % 4 != 0 || offset.checked_add(4).ok_or(EINVAL)? > self.size {
-            return Err(EINVAL);
-        }
-        Ok(())
-    }
+impl core::ops::Deref for BarSpace<'_> {
+    type Target = BarIo;
 
-    /// Reads the little-endian 32-bit value at `offset`.
-    ///
-    /// # Errors
-    ///
-    /// [`EINVAL`] if `offset` is not 4-byte aligned or out of bounds.
-    pub fn try_read32(&self, offset: usize) -> Result<u32> {
-        self.check_access(offset)?;
-
-        // SAFETY: `offset + 4 <= self.size`, so the access is within the allocation, and it is
-        // naturally aligned. The host may write the memory concurrently, hence the volatile
-        // access, as C's `READ_ONCE()` on DMA-coherent memory.
-        let raw = unsafe {
-            self.addr
-                .cast::<u8>()
-                .add(offset)
-                .cast::<u32>()
-                .read_volatile()
-        };
-
-        Ok(u32::from_le(raw))
-    }
-
-    /// Writes `value` as little-endian 32-bit value at `offset`.
-    ///
-    /// # Errors
-    ///
-    /// [`EINVAL`] if `offset` is not 4-byte aligned or out of bounds.
-    pub fn try_write32(&self, offset: usize, value: u32) -> Result {
-        self.check_access(offset)?;
-
-        // SAFETY: Same as in `try_read32()`, as C's `WRITE_ONCE()`.
-        unsafe {
-            self.addr
-                .cast::<u8>()
-                .add(offset)
-                .cast::<u32>()
-                .write_volatile(value.to_le())
-        };
-
-        Ok(())
+    fn deref(&self) -> &BarIo {
+        &self.io
     }
 }
 
@@ -832,12 +791,13 @@ impl Drop for BarSpace<'_> {
         // The host must not reach the memory once it is freed.
         self.clear_bar();
 
-        // SAFETY: By the type invariants, `self.addr` was allocated by `pci_epf_alloc_space()`
-        // for `self.bar` of this function and the BAR is not set anymore.
+        // SAFETY: By the type invariants, `self.io.addr` was allocated by
+        // `pci_epf_alloc_space()` for `self.bar` of this function and the BAR is not set anymore.
+        // No `&BarIo` outlives `self`, as they are borrowed from it.
         unsafe {
             bindings::pci_epf_free_space(
                 self.ctrl.function().as_raw(),
-                self.addr.as_ptr(),
+                self.io.addr.as_ptr().cast(),
                 self.bar.as_raw(),
                 bindings::pci_epc_interface_type_PRIMARY_INTERFACE,
             )
@@ -845,6 +805,150 @@ impl Drop for BarSpace<'_> {
 
         self.ctrl.state().release_bar(self.bar);
     }
+}
+
+/// The memory behind a BAR as an I/O region: the [`Io`] backend of a [`BarSpace`].
+///
+/// The memory is ordinary kernel memory (DMA-coherent memory of the controller's parent device,
+/// allocated by `pci_epf_alloc_space()`), not `__iomem`: the MMIO accessors of
+/// [`Mmio`](crate::io::Mmio) (`readl()` and friends) are not meant for it. The host reads and
+/// writes it through the BAR at any time, so every access is a single volatile access of the
+/// access width, which is what C's `READ_ONCE()`/`WRITE_ONCE()` are on such memory, and
+/// little-endian like the PCI bus (`le32_to_cpu()`/`cpu_to_le32()` in C).
+///
+/// A [`BarIo`] is only ever reached by reference from the [`BarSpace`] that owns the memory.
+/// `SIZE` is a lower bound of its size known at build time: accesses through the infallible
+/// [`Io`] accessors ([`Io::read32`], [`Io::read`] with a [`register!`](crate::io::register!)
+/// location, ...) are checked at build time against it, see [`BarIo::sized`]; the `try_*`
+/// accessors check at run time against the whole size.
+///
+/// # Invariants
+///
+/// - `self.addr` is valid for reads and writes of `self.size` bytes for as long as `self` is
+///   borrowed, and aligned to at least 8 bytes.
+/// - `self.size >= SIZE`.
+//
+// `repr(C)`: the layout does not depend on `SIZE`, so `BarIo::sized` can reinterpret a reference.
+#[repr(C)]
+pub struct BarIo<const SIZE: usize = 0> {
+    addr: NonNull<u8>,
+    size: usize,
+}
+
+// SAFETY: All accesses through `&BarIo` are volatile accesses to memory that the host accesses
+// concurrently anyway; none of them mutates `self` or relies on being the only accessor.
+unsafe impl<const SIZE: usize> Sync for BarIo<SIZE> {}
+
+impl<const SIZE: usize> BarIo<SIZE> {
+    /// Returns this region as a region of at least `N` bytes known at build time, so that
+    /// accesses at constant offsets below `N` are checked at build time and cannot fail.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the region is smaller than `N` bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{io::Io, pci::endpoint::BarSpace};
+    ///
+    /// fn doorbell_data(space: &BarSpace<'_>) -> Result<u32> {
+    ///     let regs = space.sized::<0x40>()?;
+    ///     Ok(regs.read32(0x3c))
+    /// }
+    /// ```
+    pub fn sized<const N: usize>(&self) -> Result<&BarIo<N>> {
+        if self.size < N {
+            return Err(EINVAL);
+        }
+
+        // INVARIANT: `self.size >= N` was checked above; the rest is unchanged.
+        // SAFETY: `BarIo<SIZE>` and `BarIo<N>` are `repr(C)` with the same fields, so they have
+        // the same layout. The reference keeps the lifetime of `self`.
+        Ok(unsafe { &*core::ptr::from_ref(self).cast::<BarIo<N>>() })
+    }
+
+    /// Returns a pointer to the `T` at the absolute `address` of this region, without checks.
+    #[inline(always)]
+    fn ptr<T>(&self, address: usize) -> *mut T {
+        let base = self.addr.as_ptr();
+
+        // The pointer is derived from `self.addr`, so it keeps its provenance.
+        base.wrapping_add(address.wrapping_sub(base as usize))
+            .cast()
+    }
+}
+
+/// Implements [`IoCapable`] on [`BarIo`] for `$ty` with volatile little-endian accesses.
+macro_rules! impl_bar_io_capable {
+    ($(#[$attr:meta])* $ty:ty) => {
+        $(#[$attr])*
+        impl<const SIZE: usize> IoCapable<$ty> for BarIo<SIZE> {
+            #[inline(always)]
+            unsafe fn io_read(&self, address: usize) -> $ty {
+                let ptr = self.ptr::<$ty>(address);
+
+                if ptr.is_aligned() {
+                    // SAFETY: By the safety requirements, `address..address + size_of::<$ty>()`
+                    // is within `self.addr()..self.addr() + self.maxsize()`, which is valid
+                    // memory by the type invariants, and `ptr` is aligned. The host may write
+                    // the memory concurrently: a volatile read of an integer, for which every
+                    // bit pattern is valid, is C's `READ_ONCE()`.
+                    <$ty>::from_le(unsafe { ptr.read_volatile() })
+                } else {
+                    // The accessors of `Io` only pass aligned offsets; a caller of `io_read()`
+                    // may not, which is valid but not a single access.
+                    let mut bytes = [0u8; core::mem::size_of::<$ty>()];
+                    for (i, b) in bytes.iter_mut().enumerate() {
+                        // SAFETY: As above, byte `i` of the range is valid memory; a byte is
+                        // always aligned.
+                        *b = unsafe { ptr.cast::<u8>().add(i).read_volatile() };
+                    }
+                    <$ty>::from_le_bytes(bytes)
+                }
+            }
+
+            #[inline(always)]
+            unsafe fn io_write(&self, value: $ty, address: usize) {
+                let ptr = self.ptr::<$ty>(address);
+
+                if ptr.is_aligned() {
+                    // SAFETY: As in `io_read()`, as C's `WRITE_ONCE()`.
+                    unsafe { ptr.write_volatile(value.to_le()) };
+                } else {
+                    for (i, b) in value.to_le_bytes().into_iter().enumerate() {
+                        // SAFETY: As in `io_read()`.
+                        unsafe { ptr.cast::<u8>().add(i).write_volatile(b) };
+                    }
+                }
+            }
+        }
+    };
+}
+
+impl_bar_io_capable!(u8);
+impl_bar_io_capable!(u16);
+impl_bar_io_capable!(u32);
+// As for `Mmio`: a 64-bit access is one access only on 64-bit systems.
+impl_bar_io_capable!(
+    #[cfg(CONFIG_64BIT)]
+    u64
+);
+
+impl<const SIZE: usize> Io for BarIo<SIZE> {
+    #[inline]
+    fn addr(&self) -> usize {
+        self.addr.as_ptr() as usize
+    }
+
+    #[inline]
+    fn maxsize(&self) -> usize {
+        self.size
+    }
+}
+
+impl<const SIZE: usize> IoKnownSize for BarIo<SIZE> {
+    const MIN_SIZE: usize = SIZE;
 }
 
 /// A BAR temporarily translated to other memory, see [`BarSpace::retarget`].
@@ -931,6 +1035,53 @@ mod tests {
             assert_eq!(InterruptPin::from_raw(pin.as_raw()), pin);
         }
         assert_eq!(InterruptPin::from_raw(17), InterruptPin::None);
+    }
+
+    /// A [`BarIo`] over `buf`, as [`Controller::alloc_space`] makes one over BAR memory.
+    fn bar_io(buf: &mut [u64; 16]) -> BarIo {
+        // INVARIANT: `buf` is valid for its 128 bytes while the test uses the result, and 8-byte
+        // aligned.
+        BarIo {
+            addr: NonNull::from(buf).cast(),
+            size: core::mem::size_of::<[u64; 16]>(),
+        }
+    }
+
+    #[test]
+    fn bar_io_is_little_endian_and_bounded() -> Result {
+        let mut buf = [0u64; 16];
+        {
+            let io = bar_io(&mut buf);
+
+            io.try_write32(0x1122_3344, 4)?;
+            assert_eq!(io.try_read8(4)?, 0x44);
+            assert_eq!(io.try_read16(6)?, 0x1122);
+            assert_eq!(io.try_read32(4)?, 0x1122_3344);
+
+            // Misaligned and out of bounds accesses fail, as with `Mmio`.
+            assert_eq!(io.try_read32(2), Err(EINVAL));
+            assert_eq!(io.try_read32(128), Err(EINVAL));
+            assert_eq!(io.try_write32(1, 126), Err(EINVAL));
+            assert_eq!(io.try_write8(1, 128), Err(EINVAL));
+            assert_eq!(io.try_read8(127)?, 0);
+
+            // A caller of `io_read()` may pass an unaligned address within bounds.
+            // SAFETY: `io.addr() + 5..io.addr() + 9` is within the region.
+            let unaligned: u32 = unsafe { IoCapable::<u32>::io_read(&io, io.addr() + 5) };
+            assert_eq!(unaligned, 0x0011_2233);
+
+            // Build-time checked accessors on a view of a known size.
+            let regs = io.sized::<128>()?;
+            regs.write32(0xdead_beef, 0x7c);
+            assert_eq!(regs.read32(0x7c), 0xdead_beef);
+            assert_eq!(io.try_read32(0x7c)?, 0xdead_beef);
+            assert!(io.sized::<129>().is_err());
+        }
+
+        // The memory holds the bytes in little-endian order.
+        assert_eq!(u64::from_le(buf[0]), 0x1122_3344_0000_0000);
+        assert_eq!(u64::from_le(buf[15]), 0xdead_beef_0000_0000);
+        Ok(())
     }
 
     #[test]
