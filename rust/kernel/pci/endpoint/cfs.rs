@@ -180,7 +180,7 @@ unsafe extern "C" fn store<const N: usize>(
     // SAFETY: `epf` is valid by the type invariants; the read is racy in C as well: binding
     // takes a snapshot of the sizes.
     if !unsafe { (*this.epf).epc }.is_null() {
-        return super::eopnotsupp().to_errno() as isize;
+        return EOPNOTSUPP.to_errno() as isize;
     }
 
     let mut val: c_uint = 0;
