@@ -251,7 +251,8 @@ impl PollWork {
 /// A handle that makes the poll work of a function run as soon as possible, e.g. from an
 /// interrupt handler, see [`Controller::poll_waker`](super::Controller::poll_waker).
 ///
-/// It may outlive the function: once the function is removed, waking does nothing.
+/// It may outlive the function: once the function is removed, waking does nothing. Dropping the
+/// last handle after that frees the poll's workqueue, which sleeps.
 #[derive(Clone)]
 pub struct PollWaker(pub(crate) Arc<PollWork>);
 
