@@ -5,6 +5,10 @@
 kunit-cases.py suites DIR...
     the KUnit suites declared with #[kunit_tests(NAME)] in the Rust files
     under DIR..., comma-separated.
+kunit-cases.py glob SUITES
+    one glob (kunit.filter_glob) that matches the comma-separated SUITES
+    and as few others as it can: their common prefix, a set of the
+    characters that follow it in them, and "*".
 kunit-cases.py cases JSON SUITES PREFIX
     one line "STATUS PREFIX.SUITE.CASE" per test case in the JSON of
     `kunit.py parse --json`: STATUS is 0 (pass), s (skip) or 1 (fail).  A
@@ -33,6 +37,18 @@ def suites(dirs):
                     with open(os.path.join(root, f), errors="replace") as fh:
                         names.update(re.findall(r"kunit_tests\(([a-z0-9_]+)\)", fh.read()))
     print(",".join(sorted(names)))
+
+
+def glob(wanted):
+    names = sorted(set(filter(None, wanted.split(","))))
+    if len(names) == 1:
+        print(names[0])
+        return
+    prefix = os.path.commonprefix(names)
+    nexts = sorted(set(n[len(prefix)] for n in names if len(n) > len(prefix)))
+    if len(nexts) > 1 and all(n != prefix for n in names):
+        prefix += "[" + "".join(nexts) + "]"
+    print(prefix + "*")
 
 
 def cases(path, wanted, prefix):
@@ -100,6 +116,8 @@ def running(path, line):
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "suites":
         suites(sys.argv[2:])
+    elif len(sys.argv) == 3 and sys.argv[1] == "glob":
+        glob(sys.argv[2])
     elif len(sys.argv) == 5 and sys.argv[1] == "cases":
         cases(*sys.argv[2:5])
     elif len(sys.argv) == 3 and sys.argv[1] == "slowest":

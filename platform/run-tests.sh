@@ -35,8 +35,12 @@ jobs=${EPDB_JOBS:-$((2 * $(nproc)))}
 names=() expects=() limits=() bargs=() pids=()
 if selected kunit; then
 	glob=$(python3 "$repo/platform/kunit-cases.py" suites "$repo/rust" "$repo/drivers")
-	# kunit.filter_glob takes one glob: the suites' common prefix and a "*".
-	kglob=$(python3 -c 'import os, sys; n = sys.argv[1].split(","); print(n[0] if len(n) == 1 else os.path.commonprefix(n) + "*")' "$glob")
+	# The doc tests of the kernel crate, where the kernel has them.
+	grep -q '^CONFIG_RUST_KERNEL_DOCTESTS=y' "$out/.config" && glob=$glob,rust_doctests_kernel
+	# kunit.filter_glob takes one glob: the suites' common prefix, the set of
+	# the letters that follow it, and a "*" (rust_[dp]* for rust_doctests_*
+	# and rust_pci_endpoint*, not the kernel crate's other suites).
+	kglob=$(python3 "$repo/platform/kunit-cases.py" glob "$glob")
 	# kunit.dtb: the MSI topologies of the doorbell allocator's hardware tests.
 	# After the suites, /init runs a kmemleak scan (scenario kunit-kmemleak).
 	names+=(kunit) expects+=(pass) limits+=(120)

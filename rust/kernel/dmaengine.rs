@@ -24,19 +24,24 @@ use crate::{
     },
     error::to_result,
     prelude::*,
+    sync::{
+        atomic::{
+            ordering::{
+                Acquire,
+                Release, //
+            },
+            Atomic, //
+        },
+        Completion, //
+    },
     time::{
         msecs_to_jiffies,
         Msecs, //
-    },
-    types::Opaque, //
+    }, //
 };
 use core::{
     marker::PhantomData,
-    ptr::NonNull,
-    sync::atomic::{
-        AtomicU32,
-        Ordering, //
-    }, //
+    ptr::NonNull, //
 };
 
 /// The direction of a slave transfer, see `enum dma_transfer_direction`.
@@ -272,11 +277,13 @@ impl Drop for Channel {
 }
 
 /// The state shared with the completion callback of a [`Transfer`].
+#[pin_data]
 struct Waiter {
-    done: Opaque<bindings::completion>,
+    #[pin]
+    done: Completion,
     chan: *mut bindings::dma_chan,
-    cookie: AtomicU32,
-    status: AtomicU32,
+    cookie: Atomic<bindings::dma_cookie_t>,
+    status: Atomic<bindings::dma_status>,
 }
 
 /// The completion callback of a transfer.
@@ -287,18 +294,15 @@ struct Waiter {
 unsafe extern "C" fn transfer_done(param: *mut c_void) {
     // SAFETY: By the safety requirements.
     let waiter = unsafe { &*param.cast::<Waiter>() };
-    // CAST: The cookie was stored from a `dma_cookie_t` (an `i32`).
-    let cookie = waiter.cookie.load(Ordering::Acquire) as bindings::dma_cookie_t;
+    let cookie = waiter.cookie.load(Acquire);
 
     // SAFETY: `chan` is the valid channel of the transfer.
     let status =
         unsafe { bindings::dmaengine_tx_status(waiter.chan, cookie, core::ptr::null_mut()) };
 
     if status == bindings::dma_status_DMA_COMPLETE || status == bindings::dma_status_DMA_ERROR {
-        // CAST: `enum dma_status` values are small.
-        waiter.status.store(status as u32, Ordering::Release);
-        // SAFETY: `done` was initialized before the transfer was submitted.
-        unsafe { bindings::complete(waiter.done.get()) };
+        waiter.status.store(status, Release);
+        waiter.done.complete_all();
     }
 }
 
@@ -343,16 +347,13 @@ impl<'c> Transfer<'c> {
     /// [`EIO`] if the transfer cannot be submitted or the engine reports an error,
     /// [`ETIMEDOUT`] if it did not complete in time.
     pub fn run(self, timeout_ms: Msecs) -> Result {
-        let waiter = core::pin::pin!(Waiter {
-            done: Opaque::uninit(),
+        pin_init::stack_pin_init!(let waiter = pin_init!(Waiter {
+            done <- Completion::new(),
             chan: self.chan.as_raw(),
-            cookie: AtomicU32::new(0),
-            status: AtomicU32::new(bindings::dma_status_DMA_IN_PROGRESS),
-        });
+            cookie: Atomic::new(0),
+            status: Atomic::new(bindings::dma_status_DMA_IN_PROGRESS),
+        }));
         let param: *const Waiter = &*waiter;
-
-        // SAFETY: `done` is pinned on the stack and valid for writes.
-        unsafe { bindings::init_completion(waiter.done.get()) };
 
         let desc = self.desc.as_ptr();
 
@@ -364,8 +365,7 @@ impl<'c> Transfer<'c> {
             (*desc).callback_param = param.cast_mut().cast();
             bindings::dmaengine_submit(desc)
         };
-        // CAST: Stored as `u32`, read back as `dma_cookie_t` by the callback.
-        waiter.cookie.store(cookie as u32, Ordering::Release);
+        waiter.cookie.store(cookie, Release);
 
         // SAFETY: Pure function of the cookie.
         let ret = if unsafe { bindings::dma_submit_error(cookie) } != 0 {
@@ -374,20 +374,13 @@ impl<'c> Transfer<'c> {
             // SAFETY: The channel is valid.
             unsafe { bindings::dma_async_issue_pending(self.chan.as_raw()) };
 
-            // SAFETY: `done` is initialized.
-            let left = unsafe {
-                bindings::wait_for_completion_timeout(
-                    waiter.done.get(),
-                    msecs_to_jiffies(timeout_ms),
-                )
-            };
-
-            if left == 0 {
-                Err(ETIMEDOUT)
-            } else if waiter.status.load(Ordering::Acquire) == bindings::dma_status_DMA_COMPLETE {
-                Ok(())
-            } else {
-                Err(EIO)
+            match waiter
+                .done
+                .wait_for_completion_timeout(msecs_to_jiffies(timeout_ms))
+            {
+                Err(e) => Err(e),
+                Ok(_) if waiter.status.load(Acquire) == bindings::dma_status_DMA_COMPLETE => Ok(()),
+                Ok(_) => Err(EIO),
             }
         };
 

@@ -63,14 +63,6 @@ pub use self::poll::{
     PollWaker, //
 };
 
-/// Returns the `EOPNOTSUPP` error, which the C endpoint core uses for missing controller
-/// operations.
-// TODO: Use `code::EOPNOTSUPP` once `kernel::error::code` declares it.
-fn eopnotsupp() -> Error {
-    // CAST: `EOPNOTSUPP` is a small positive errno.
-    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
-}
-
 /// The number of a standard BAR of an endpoint function, `BAR_0` to `BAR_5`.
 ///
 /// Corresponds to the C `enum pci_barno`, without `NO_BAR`: where C uses `NO_BAR`, Rust uses

@@ -13,6 +13,15 @@
 //! stores them in an `int`, so 2^31 is rejected as negative), and they can only be changed while
 //! the function is not linked to a controller (`EOPNOTSUPP` otherwise).
 //!
+//! The group and its attribute tables are built here rather than with the `kernel::configfs`
+//! abstraction of Linux 7.2, which does not fit a group handed to the EPF core: it creates groups
+//! only as a `Subsystem` or from `GroupOperations::make_group` (the attributes find their data
+//! through `Group<Data>`, and the item's `release` frees the group), while the EPF core asks the
+//! driver for an initialized `config_group` (`add_cfs`) and registers it below the function's
+//! directory itself. Its `configfs_attrs!` also takes the owner from the `THIS_MODULE` of a
+//! module, which the kernel crate has not, and its attributes have mode 0660 where pci-epf-test's
+//! have 0644. The values are formatted with [`Formatter`].
+//!
 //! Like the C driver's, the group lives in the driver data. Its lifetime rests on the order in
 //! which a function goes away: its configfs directory is removed (rmdir) before the function is
 //! released and the driver's `remove` drops the data. Rust drivers with these attributes cannot
@@ -29,12 +38,14 @@ use crate::{
     bindings,
     page::PAGE_SIZE,
     prelude::*,
+    str::Formatter,
     sync::atomic::{
         Atomic,
         Relaxed, //
     },
     types::Opaque, //
 };
+use core::fmt::Write;
 
 /// The `barN_size` attributes of one function.
 ///
@@ -72,27 +83,11 @@ pub(crate) fn validate_bar_size(val: u32) -> Result<u64> {
     Ok(as_c as u64)
 }
 
-/// Formats `val` followed by a newline into `page`; returns the length.
-fn format_size(val: u64, page: &mut [u8]) -> usize {
-    let mut digits = [0u8; 20];
-    let mut n = 0;
-    let mut v = val;
-
-    loop {
-        // CAST: A single decimal digit.
-        digits[n] = b'0' + (v % 10) as u8;
-        n += 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-
-    for i in 0..n {
-        page[i] = digits[n - 1 - i];
-    }
-    page[n] = b'\n';
-    n + 1
+/// Formats `val` followed by a newline into `page`, like C's `"%zu\n"`; returns the length.
+fn format_size(val: u64, page: &mut [u8]) -> Result<usize> {
+    let mut f = Formatter::new(page);
+    writeln!(f, "{val}")?;
+    Ok(f.bytes_written())
 }
 
 impl CfsBarSizes {
@@ -160,8 +155,11 @@ unsafe extern "C" fn show<const N: usize>(
     // SAFETY: configfs passes a buffer of `PAGE_SIZE` bytes.
     let page = unsafe { core::slice::from_raw_parts_mut(page, PAGE_SIZE) };
 
-    // CAST: At most 21 bytes.
-    format_size(this.sizes[N].load(Relaxed), page) as isize
+    match format_size(this.sizes[N].load(Relaxed), page) {
+        // CAST: At most 21 bytes.
+        Ok(len) => len as isize,
+        Err(e) => e.to_errno() as isize,
+    }
 }
 
 /// `store` of `barN_size`.
@@ -180,7 +178,7 @@ unsafe extern "C" fn store<const N: usize>(
     // SAFETY: `epf` is valid by the type invariants; the read is racy in C as well: binding
     // takes a snapshot of the sizes.
     if !unsafe { (*this.epf).epc }.is_null() {
-        return super::eopnotsupp().to_errno() as isize;
+        return EOPNOTSUPP.to_errno() as isize;
     }
 
     let mut val: c_uint = 0;
@@ -302,14 +300,20 @@ mod tests {
     }
 
     #[test]
-    fn bar_size_show_format() {
+    fn bar_size_show_format() -> Result {
         let mut page = [0u8; 32];
-        let n = format_size(131_072, &mut page);
+        let n = format_size(131_072, &mut page)?;
         assert_eq!(&page[..n], b"131072\n");
-        let n = format_size(0, &mut page);
+        let n = format_size(0, &mut page)?;
         assert_eq!(&page[..n], b"0\n");
-        let n = format_size(1 << 30, &mut page);
+        let n = format_size(1 << 30, &mut page)?;
         assert_eq!(&page[..n], b"1073741824\n");
+        let n = format_size(u64::MAX, &mut page)?;
+        assert_eq!(&page[..n], b"18446744073709551615\n");
+
+        // A value that does not fit is an error, not a truncated line.
+        assert_eq!(format_size(131_072, &mut page[..6]), Err(EINVAL));
+        Ok(())
     }
 
     #[test]

@@ -264,7 +264,7 @@ impl<'a> Controller<'a> {
     pub fn features(&self) -> Result<Features> {
         self.raw_features()
             .map(Features::from_raw)
-            .ok_or_else(super::eopnotsupp)
+            .ok_or(EOPNOTSUPP)
     }
 
     /// Writes `header` to the configuration space of the function, see `pci_epc_write_header()`.

@@ -418,7 +418,7 @@ impl<'a> Controller<'a> {
 
         let Some(features) = self.raw_features() else {
             state.release_bar(bar);
-            return Err(super::eopnotsupp());
+            return Err(EOPNOTSUPP);
         };
 
         let epf = self.function().as_raw();

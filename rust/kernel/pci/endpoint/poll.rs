@@ -21,7 +21,10 @@
 //! the binding that shares it with the events: the binding is only ever accessed with
 //! `epf->lock` held.
 //!
-//! The work runs on an ordered workqueue of its own with `WQ_MEM_RECLAIM | WQ_HIGHPRI`, like
+//! Both work items are [`BoundDelayedWork`]s of `kernel::workqueue`, kept alive by the poll work
+//! rather than by a reference per queued run, so that they can be re-timed
+//! (`mod_delayed_work()`) and disabled. They run on an ordered [`OwnedQueue`] of their own with
+//! `WQ_MEM_RECLAIM | WQ_HIGHPRI`, like
 //! the C `kpcitest` workqueue: a poll callback may wait for a DMA engine, and
 //! `dmaengine_synchronize()` flushes the engine's (reclaim) workqueue, which is only allowed
 //! from a reclaim workqueue.
@@ -42,6 +45,7 @@
 
 use crate::{
     bindings,
+    new_bound_delayed_work,
     prelude::*,
     sync::{
         atomic::{
@@ -55,9 +59,13 @@ use crate::{
         Jiffies,
         Msecs, //
     },
-    types::Opaque, //
+    workqueue::{
+        BoundDelayedWork,
+        BoundWorkItem,
+        OwnedQueue,
+        QueueFlags, //
+    }, //
 };
-use core::ptr::NonNull;
 
 /// What the poll work does after a [`Driver::poll`](super::Driver::poll) call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,70 +87,78 @@ pub enum PollNext {
 /// The argument must be a valid function of the driver the function was instantiated for.
 pub(crate) type PollFn = unsafe fn(*mut bindings::pci_epf) -> Option<Jiffies>;
 
-/// The poll work of one function.
+/// One poll of a function: what both work items of a [`PollWork`] run.
 ///
 /// # Invariants
 ///
-/// - `dwork` is initialized with [`poll_work_fn`] as its function, `wake` with [`wake_work_fn`].
-/// - While the work is not disabled, `epf` is a valid function whose driver is the driver `run`
-///   was instantiated for, and `wq` is a valid workqueue.
-#[pin_data]
-pub(crate) struct PollWork {
-    #[pin]
-    dwork: Opaque<bindings::delayed_work>,
-    #[pin]
-    wake: Opaque<bindings::work_struct>,
-    /// Whether [`PollWork::cancel_sync`] disabled both works, until [`PollWork::schedule`].
-    stopped: Atomic<bool>,
+/// While a work item of the [`PollWork`] holding it can run (until [`PollWork::shutdown`]),
+/// `epf` is a valid function whose driver is the driver `run` was instantiated for.
+#[derive(Clone, Copy)]
+struct PollRun {
     epf: *mut bindings::pci_epf,
-    wq: NonNull<bindings::workqueue_struct>,
     run: PollFn,
 }
 
-// SAFETY: The raw pointers are only dereferenced by the work function and by the workqueue API,
-// which may be used from any thread; the invariants make sure they are valid while used.
-unsafe impl Send for PollWork {}
+// SAFETY: `epf` is only dereferenced by `run`, the driver's adapter, which takes `epf->lock`; a
+// `struct pci_epf` may be used from any thread.
+unsafe impl Send for PollRun {}
 
-// SAFETY: See the `Send` implementation; all methods taking `&self` are thread safe.
-unsafe impl Sync for PollWork {}
+// SAFETY: See the `Send` implementation; `PollRun` has no interior mutability.
+unsafe impl Sync for PollRun {}
 
-/// The work function of a [`PollWork`].
-///
-/// # Safety
-///
-/// `work` must be the `work` of the `dwork` of a live [`PollWork`].
-unsafe extern "C" fn poll_work_fn(work: *mut bindings::work_struct) {
-    // SAFETY: `work` is embedded in a `delayed_work`, which is embedded in a `PollWork`.
-    let this = unsafe {
-        let dwork = crate::container_of!(work, bindings::delayed_work, work);
-        &*crate::container_of!(Opaque::cast_from(dwork), PollWork, dwork)
-    };
-
-    // SAFETY: The work runs, so it is not disabled: by the type invariants `epf` is a valid
-    // function of the driver `run` was instantiated for.
-    if let Some(delay) = unsafe { (this.run)(this.epf) } {
-        // A wake during the run has queued the wake work, which runs next: the period restarts
-        // here.
-        this.queue(delay);
+impl PollRun {
+    /// Runs one poll. Called only by the work items of the [`PollWork`] holding `self`.
+    fn poll(&self) -> Option<Jiffies> {
+        // SAFETY: A work item of the `PollWork` runs, so it is not shut down: by the type
+        // invariants `epf` is a valid function of the driver `run` was instantiated for.
+        unsafe { (self.run)(self.epf) }
     }
 }
 
-/// The work function of the wake work of a [`PollWork`].
-///
-/// # Safety
-///
-/// `work` must be the `wake` of a live [`PollWork`].
-unsafe extern "C" fn wake_work_fn(work: *mut bindings::work_struct) {
-    // SAFETY: `work` is the `wake` of a `PollWork`.
-    let this = unsafe { &*crate::container_of!(Opaque::cast_from(work), PollWork, wake) };
+/// The periodic work item of a [`PollWork`].
+struct Periodic(PollRun);
 
-    // SAFETY: The work runs, so it is not disabled: by the type invariants `epf` is a valid
-    // function of the driver `run` was instantiated for.
-    if let Some(delay) = unsafe { (this.run)(this.epf) } {
-        // Keep the time of a periodic run that is already scheduled; start the period again
-        // only if there is none (e.g. the poll was stopped).
-        this.queue_unless_pending(delay);
+impl BoundWorkItem for Periodic {
+    fn run(this: &BoundDelayedWork<Self>) {
+        if let Some(delay) = this.0.poll() {
+            // A wake during the run has queued the wake work, which runs next: the period
+            // restarts here.
+            this.mod_delayed(delay);
+        }
     }
+}
+
+/// The wake work item of a [`PollWork`], which holds the periodic one.
+#[pin_data]
+struct Wake {
+    run: PollRun,
+    #[pin]
+    periodic: BoundDelayedWork<Periodic>,
+}
+
+impl BoundWorkItem for Wake {
+    fn run(this: &BoundDelayedWork<Self>) {
+        if let Some(delay) = this.run.poll() {
+            // Keep the time of a periodic run that is already scheduled; start the period again
+            // only if there is none (e.g. the poll was stopped).
+            this.periodic.enqueue(delay);
+        }
+    }
+}
+
+/// The poll work of one function.
+///
+/// Both work items are [`BoundDelayedWork`]s on one ordered [`OwnedQueue`], which is freed
+/// when the last of them is dropped, with the last reference to the `PollWork` (after
+/// [`PollWork::shutdown`]; a [`PollWaker`] may hold one).
+#[pin_data]
+pub(crate) struct PollWork {
+    /// The wake work item (run at once, delay 0), holding the periodic one. Dropping it
+    /// disables it, then the periodic one.
+    #[pin]
+    wake: BoundDelayedWork<Wake>,
+    /// Whether [`PollWork::cancel_sync`] disabled both works, until [`PollWork::schedule`].
+    stopped: Atomic<bool>,
 }
 
 impl PollWork {
@@ -154,116 +170,43 @@ impl PollWork {
     ///   until [`PollWork::shutdown`] is called.
     /// - [`PollWork::shutdown`] must be called before `epf` is released.
     pub(crate) unsafe fn new(epf: *mut bindings::pci_epf, run: PollFn) -> Result<Arc<Self>> {
-        // SAFETY: The format string is a valid C string without conversions.
-        let wq = unsafe {
-            bindings::alloc_workqueue_noprof(
-                c"pci-epf-poll".as_char_ptr(),
-                // As `alloc_ordered_workqueue()`.
-                bindings::wq_flags_WQ_UNBOUND
-                    | bindings::wq_flags___WQ_ORDERED
-                    | bindings::wq_flags_WQ_MEM_RECLAIM
-                    | bindings::wq_flags_WQ_HIGHPRI,
-                1,
-            )
-        };
-        let wq = NonNull::new(wq).ok_or(ENOMEM)?;
+        // As the C `kpcitest` workqueue: `alloc_ordered_workqueue()` with these flags.
+        let queue = Arc::new(
+            OwnedQueue::new_ordered(
+                c"pci-epf-poll",
+                QueueFlags::MEM_RECLAIM | QueueFlags::HIGHPRI,
+            )?,
+            GFP_KERNEL,
+        )?;
+        let wake_queue = queue.clone();
 
-        let init = pin_init!(Self {
-            dwork <- Opaque::ffi_init(|slot: *mut bindings::delayed_work| {
-                // SAFETY: `slot` is valid for writes; `poll_work_fn` is a valid work function
-                // for this work, see its safety requirements.
-                unsafe {
-                    bindings::init_work_with_key(
-                        &raw mut (*slot).work,
-                        Some(poll_work_fn),
-                        false,
-                        c"pci_epf_poll".as_char_ptr(),
-                        crate::static_lock_class!().as_ptr(),
-                    );
-                    bindings::timer_init_key(
-                        &raw mut (*slot).timer,
-                        Some(bindings::delayed_work_timer_fn),
-                        bindings::TIMER_IRQSAFE,
-                        c"pci_epf_poll_timer".as_char_ptr(),
-                        crate::static_lock_class!().as_ptr(),
-                    );
-                }
+        // INVARIANT: `epf` is valid with the driver of `run` until `shutdown()`, by the safety
+        // requirements.
+        let poll = PollRun { epf, run };
+
+        Arc::pin_init(
+            pin_init!(Self {
+                wake <- new_bound_delayed_work!(
+                    wake_queue,
+                    pin_init!(Wake {
+                        run: poll,
+                        periodic <- new_bound_delayed_work!(queue, Periodic(poll), "pci_epf_poll"),
+                    }),
+                    "pci_epf_poll_wake"
+                ),
+                stopped: Atomic::new(false),
             }),
-            wake <- Opaque::ffi_init(|slot: *mut bindings::work_struct| {
-                // SAFETY: `slot` is valid for writes; `wake_work_fn` is a valid work function
-                // for this work, see its safety requirements.
-                unsafe {
-                    bindings::init_work_with_key(
-                        slot,
-                        Some(wake_work_fn),
-                        false,
-                        c"pci_epf_poll_wake".as_char_ptr(),
-                        crate::static_lock_class!().as_ptr(),
-                    )
-                };
-            }),
-            stopped: Atomic::new(false),
-            epf,
-            wq,
-            run,
-        });
-
-        // INVARIANT: `dwork` runs `poll_work_fn`, `wake` runs `wake_work_fn`; `epf` is valid by
-        // the safety requirements and `wq` was just allocated.
-        match Arc::pin_init(init, GFP_KERNEL) {
-            Ok(this) => Ok(this),
-            Err(e) => {
-                // SAFETY: `wq` was allocated above and is unused.
-                unsafe { bindings::destroy_workqueue(wq.as_ptr()) };
-                Err(e)
-            }
-        }
+            GFP_KERNEL,
+        )
     }
 
-    fn dwork(&self) -> *mut bindings::delayed_work {
-        self.dwork.get()
-    }
-
-    /// Queues the work after `delay` jiffies, or moves it earlier if it is already queued
-    /// later. Does nothing once the work is disabled.
-    fn queue(&self, delay: Jiffies) {
-        // SAFETY: `dwork` is initialized. If the work is disabled, `mod_delayed_work_on()` does
-        // not touch `wq`; otherwise `wq` is valid by the type invariants.
-        unsafe {
-            bindings::mod_delayed_work_on(
-                bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
-                self.wq.as_ptr(),
-                self.dwork(),
-                delay,
-            )
-        };
-    }
-
-    /// Queues the periodic work after `delay` jiffies unless it is already queued. Does nothing
-    /// once the work is disabled.
-    fn queue_unless_pending(&self, delay: Jiffies) {
-        // SAFETY: As in `queue()`.
-        unsafe {
-            bindings::queue_delayed_work_on(
-                bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
-                self.wq.as_ptr(),
-                self.dwork(),
-                delay,
-            )
-        };
+    fn periodic(&self) -> &BoundDelayedWork<Periodic> {
+        &self.wake.periodic
     }
 
     /// Queues the wake work. Does nothing once the work is disabled.
     fn wake(&self) {
-        // SAFETY: `wake` is initialized. If it is disabled, `queue_work_on()` does not touch `wq`;
-        // otherwise `wq` is valid by the type invariants.
-        unsafe {
-            bindings::queue_work_on(
-                bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
-                self.wq.as_ptr(),
-                self.wake.get(),
-            )
-        };
+        self.wake.enqueue(0);
     }
 
     /// Queues the work after `ms` milliseconds, enabling it again if it was stopped.
@@ -271,13 +214,11 @@ impl PollWork {
     /// Called with `epf->lock` held, like [`PollWork::cancel_sync`].
     pub(crate) fn schedule(&self, ms: Msecs) {
         if self.stopped.xchg(false, Full) {
-            // SAFETY: `wake` and `dwork` are initialized; `cancel_sync()` disabled each once.
-            unsafe {
-                bindings::enable_delayed_work(self.dwork());
-                bindings::enable_work(self.wake.get());
-            }
+            // `cancel_sync()` disabled each once.
+            self.periodic().enable();
+            self.wake.enable();
         }
-        self.queue(msecs_to_jiffies(ms));
+        self.periodic().mod_delayed(msecs_to_jiffies(ms));
     }
 
     /// Stops the work and waits for a running instance to finish.
@@ -290,34 +231,28 @@ impl PollWork {
             return;
         }
 
-        // SAFETY: `wake` and `dwork` are initialized. The wake work goes first: a run of it may
-        // queue the periodic work.
-        unsafe {
-            bindings::disable_work_sync(self.wake.get());
-            bindings::disable_delayed_work_sync(self.dwork());
-        }
+        // The wake work goes first: a run of it may queue the periodic work.
+        self.wake.disable_sync();
+        self.periodic().disable_sync();
     }
 
-    /// Disables the work for good, waits for a running instance and frees the workqueue.
+    /// Disables the work for good and waits for a running instance.
     ///
-    /// Must be called exactly once, before the function is released.
+    /// Must be called exactly once, before the function is released. The workqueue is freed
+    /// with the last reference to the `PollWork`.
     pub(crate) fn shutdown(&self) {
-        // SAFETY: `wake` and `dwork` are initialized. Once the wake work is disabled, nothing
-        // but the periodic work itself queues the periodic work.
-        unsafe {
-            bindings::disable_work_sync(self.wake.get());
-            bindings::disable_delayed_work_sync(self.dwork());
-        }
-
-        // SAFETY: Both works are disabled and not running, so nothing queues on `wq` anymore.
-        unsafe { bindings::destroy_workqueue(self.wq.as_ptr()) };
+        // Once the wake work is disabled, nothing but the periodic work itself queues the
+        // periodic work.
+        self.wake.disable_sync();
+        self.periodic().disable_sync();
     }
 }
 
 /// A handle that makes the poll work of a function run as soon as possible, e.g. from an
 /// interrupt handler, see [`Controller::poll_waker`](super::Controller::poll_waker).
 ///
-/// It may outlive the function: once the function is removed, waking does nothing.
+/// It may outlive the function: once the function is removed, waking does nothing. Dropping the
+/// last handle after that frees the poll's workqueue, which sleeps.
 #[derive(Clone)]
 pub struct PollWaker(pub(crate) Arc<PollWork>);
 
@@ -331,7 +266,7 @@ impl PollWaker {
 
 impl super::Controller<'_> {
     fn poll_work(&self) -> Result<&Arc<PollWork>> {
-        self.state().poll.as_ref().ok_or_else(super::eopnotsupp)
+        self.state().poll.as_ref().ok_or(EOPNOTSUPP)
     }
 
     /// Runs [`Driver::poll`](super::Driver::poll) in `ms` milliseconds (replacing the delay of a

@@ -675,10 +675,7 @@ mod tests {
     fn no_aux_op_eopnotsupp() -> Result {
         let t = TestEpc::new(c"kunit-epc-none", Behaviour::no_aux(), 1)?;
 
-        assert_eq!(
-            alloc_doorbell(&t.controller(0), 1).err(),
-            Some(crate::pci::endpoint::eopnotsupp())
-        );
+        assert_eq!(alloc_doorbell(&t.controller(0), 1).err(), Some(EOPNOTSUPP));
         assert!(published(t.epf(0)).is_null());
         Ok(())
     }
