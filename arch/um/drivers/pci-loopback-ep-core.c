@@ -62,78 +62,9 @@
  *  pci-loopback-ep-dma.c	dmaengine provider (CONFIG_DMA_ENGINE)
  *  pci-loopback-ep-debugfs.c	host-side bus exerciser (CONFIG_DEBUG_FS)
  *
- * Devicetree bindings (these nodes only exist in UML test DTBs; schemas in
+ * Devicetree bindings (the nodes only exist in UML test DTBs):
  * Documentation/devicetree/bindings/pci/uml,pci-loopback-ep.yaml and
- * Documentation/devicetree/bindings/interrupt-controller/uml,loopback-msi.yaml):
- *
- *  Loopback platform-MSI controller (optional):
- *    compatible = "uml,loopback-msi";
- *    reg = <doorbell page>;	page aligned, below 4 GiB, above RAM
- *    msi-controller;
- *    #msi-cells = <0>;
- *
- *    uml,msi-vectors = <n>;	optional, 1..64 (default 64)
- *    uml,msi-mutable;		optional: not an immutable MSI parent
- *
- *    The two optional properties only exist for the KUnit tests of the
- *    doorbell allocator (platform/dts/kunit.dts): a parent too small for a
- *    request, and one that pci-ep-msi must refuse as mutable.
- *
- *    The controller hands out up to n vectors.  Every vector's message is
- *    { address = reg base, data = hwirq }.  A 32-bit host write of a vector's
- *    data to the base address (reached through a BAR mapped over it) fires
- *    the vector.
- *
- *  Loopback endpoint controller:
- *    compatible = "uml,pci-loopback-ep";
- *    reg = <outbound window>, <aux doorbell page>;
- *    reg-names = "addr_space", "doorbell";
- *      "addr_space" (or the first reg entry without reg-names) is the
- *      outbound window: page aligned, above RAM, at least 32 MiB
- *      recommended (pci-epf-test maps source and destination of a COPY at
- *      once, each map is at most 16 MiB).  "doorbell" is the page holding
- *      the embedded (aux) doorbell registers; it defaults to 0xd0001000.
- *    uml,doorbell = "msi" | "msi-unreachable" | "embedded" |
- *                   "embedded-bar" | "multi" | "none";
- *      msi:             no aux doorbell; "msi-parent" must point to a
- *                       "uml,loopback-msi" node (default mode).
- *      msi-unreachable: like "msi", but inbound writes never reach the MSI
- *                       controller (R-Car Gen4-like); one aux doorbell
- *                       (bar = NO_BAR) is still reported, like the eDMA
- *                       doorbell of such SoCs.
- *      embedded:        no msi-parent; one aux doorbell, bar = NO_BAR.
- *      embedded-bar:    no msi-parent; one aux doorbell pre-exposed in BAR4
- *                       (BAR_RESERVED, 4 KiB, PCI_EPC_BAR_RSVD_DMA_CTRL_MMIO
- *                       region at offset 0), like Tegra194 / RK3588.
- *      multi:           no msi-parent; four aux doorbells, each with its
- *                       own register and IRQ, bar = NO_BAR.
- *      none:            no msi-parent, no aux doorbell.
- *    uml,dma = "memcpy" | "slave" | "none";
- *      memcpy: the DMA channels only do memcpy (default).
- *      slave:  they also offer DEV_TO_MEM/MEM_TO_DEV slave transfers, as a
- *              DesignWare eDMA does.
- *      none:   no DMA engine at all, like an endpoint without eDMA.
- *    uml,profile = "generic" | "imx8";
- *      generic: six programmable BARs (default).
- *      imx8:    BAR0/2/4 only_64bit, BAR1/3/5 disabled, as on i.MX8, so
- *               that vNTB picks BAR0/2/4 like ntb_hw_epf's mx8 map expects.
- *    msi-parent = <&loopback_msi>;   (modes "msi" and "msi-unreachable")
- *
- *  Example (root node with #address-cells = <2>, #size-cells = <2>):
- *
- *    lbmsi: msi-controller@d0000000 {
- *        compatible = "uml,loopback-msi";
- *        reg = <0x0 0xd0000000 0x0 0x1000>;
- *        msi-controller;
- *        #msi-cells = <0>;
- *    };
- *    pcie-ep@c0000000 {
- *        compatible = "uml,pci-loopback-ep";
- *        reg = <0x0 0xc0000000 0x0 0x4000000>, <0x0 0xd0001000 0x0 0x1000>;
- *        reg-names = "addr_space", "doorbell";
- *        uml,doorbell = "msi";
- *        msi-parent = <&lbmsi>;
- *    };
+ * Documentation/devicetree/bindings/interrupt-controller/uml,loopback-msi.yaml.
  *
  * Contexts and locking:
  *
