@@ -127,7 +127,8 @@ check)
 	setup; assemble
 	OUT=$CACHE_DIR/build/$VER/um
 	[ -f "$OUT/.config" ] || build um
-	in_root /bin/bash "$PLATFORM_DIR/check.sh" "$REPO_DIR" "$WORK" "$OUT" "$CACHE_DIR/build/$VER/um-clippy"
+	in_root /bin/bash "$PLATFORM_DIR/check.sh" "$REPO_DIR" "$WORK" "$OUT" "$CACHE_DIR/build/$VER/um-clippy" \
+		"$CACHE_DIR/build/$VER/dt-check"
 	;;
 kernel-rcar)
 	setup; assemble; build rcar Image
