@@ -36,6 +36,11 @@ Pin-Priority: 50
 EOS
 # The mirror may be a dated snapshot whose Release files have expired.
 echo 'Acquire::Check-Valid-Until "false";' >"$tmp/etc/apt/apt.conf.d/90epdb"
+log "installing $BUILDROOT_EXTRA"
+BUILDROOT=$tmp in_root /usr/bin/env DEBIAN_FRONTEND=noninteractive /bin/bash -c '
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"
+' extra $BUILDROOT_EXTRA >"$CACHE_DIR/extra.log" 2>&1 ||
+	{ tail -20 "$CACHE_DIR/extra.log"; die "cannot install $BUILDROOT_EXTRA"; }
 rm -rf "$tmp/var/cache/apt/archives/"*.deb
 touch "$tmp/.complete"
 mv "$tmp" "$BUILDROOT"

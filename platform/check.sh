@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Static checks on this project's code, with the kernel's own tools.  Runs
-# inside the build root.  Usage: check.sh REPO WORKTREE BUILDDIR CLIPPYDIR
+# inside the build root.  Usage: check.sh REPO WORKTREE BUILDDIR CLIPPYDIR DTDIR
 set -uo pipefail
-repo=$1 work=$2 out=$3 cdir=$4
+repo=$1 work=$2 out=$3 cdir=$4 ddir=$5
 cd "$repo"
 rs=$(git ls-files -co --exclude-standard -- '*.rs')
 cfiles=$(git ls-files -co --exclude-standard -- 'arch/*.[ch]' 'drivers/*.[ch]' 'include/*.h' \
@@ -63,6 +63,60 @@ fi
 if ours <"$out/rustdoc.log"; then
 	grep -E -A12 '^(warning|error)' "$out/rustdoc.log" | head -60
 	bad "rustdoc warns about our code"
+fi
+
+# The devicetree bindings of this project, with the kernel's own
+# dt_binding_check (dtschema's dt-doc-validate on the schemas, yamllint,
+# dt-check-style, and dt-validate on their examples).  Kbuild never fails on
+# what these tools report (their rules end in "|| true"), so their output is
+# the verdict: a diagnostic that names one of our schemas, or one that names
+# no file at all, fails; one about another file of the kernel is not ours.
+bindings=$(git ls-files -co --exclude-standard -- 'Documentation/devicetree/bindings/*.yaml')
+stems=$(printf '%s\n' $bindings | sed 's#.*/##; s#[.]yaml$##')
+step "dt_binding_check (dtschema $(dt-doc-validate --version 2>/dev/null || echo missing)): $(echo $stems)"
+if [ -n "$bindings" ]; then
+	mkdir -p "$ddir"
+	log=$ddir/dt_binding_check.log
+	for b in $bindings; do rm -f "$ddir/${b%.yaml}.example.dtb"; done
+	if ! make -s -C "$work" O="$ddir" -j"$(nproc)" DT_SCHEMA_FILES="$(printf '%s\n' $bindings | paste -sd: -)" \
+		dt_binding_check >"$log" 2>&1; then
+		tail -30 "$log"; bad "dt_binding_check failed"
+	fi
+	diag=$(grep -v -e '^make\[[0-9]*\]: ' -e '^$' "$log")
+	ours=$(printf '%s\n' "$diag" | grep -F "$stems")
+	other=$(printf '%s\n' "$diag" | grep -v -F "$stems" | grep -E '[^ ]+[.](yaml|dts|dtsi|dtb|json)')
+	unknown=$(printf '%s\n' "$diag" | grep -v -F "$stems" | grep -v -E '[^ ]+[.](yaml|dts|dtsi|dtb|json)')
+	[ -z "$other" ] || echo "(not ours: $(printf '%s\n' "$other" | wc -l) lines about other files, in $log)"
+	if [ -n "$ours$unknown" ]; then
+		printf '%s\n' "$ours" "$unknown" | grep -v '^$' | head -40
+		bad "dt_binding_check reports problems in our bindings"
+	fi
+	for b in $bindings; do
+		ex=$ddir/${b%.yaml}.example.dtb
+		grep -q '^examples:' "$b" && [ ! -s "$ex" ] && bad "dt_binding_check did not check the example of $b"
+	done
+	echo "dt_binding_check: $(echo $bindings | wc -w) schemas, log $log"
+
+	# The UML test devicetrees against the same bindings, as dtbs_check
+	# does with DT_SCHEMA_FILES: the kernel's dtc with its warnings, then
+	# dt-validate limited to our schemas.
+	step "dt-validate: platform/dts against $(echo $stems)"
+	schema=$ddir/Documentation/devicetree/bindings/processed-schema.json
+	mkdir -p "$ddir/dts"
+	n=0
+	[ -s "$schema" ] || bad "no $schema to validate against"
+	for d in platform/dts/*.dts; do
+		[ -s "$schema" ] || break
+		dtb=$ddir/dts/$(basename "$d" .dts).dtb
+		if ! msg=$("$ddir/scripts/dtc/dtc" -I dts -O dtb -o "$dtb" "$d" 2>&1) || [ -n "$msg" ]; then
+			printf '%s\n' "$msg" | head -20; bad "dtc: $d"; continue
+		fi
+		if ! msg=$(dt-validate -p "$schema" -l "$(echo $stems | tr ' ' :)" "$dtb" 2>&1) || [ -n "$msg" ]; then
+			printf '%s\n' "$msg" | head -20; bad "dt-validate: $d"
+		fi
+		n=$((n + 1))
+	done
+	echo "dt-validate: $n devicetrees"
 fi
 
 [ $fail = 0 ] && echo "check: all clean" || echo "check: FAILED"

@@ -149,7 +149,7 @@ check)
 	out=$(build_dir "$ver" um)
 	[ -f "$out/.config" ] || build "$ver" um >/dev/null
 	in_root /bin/bash "$PLATFORM_DIR/check.sh" "$REPO_DIR" "$(work_dir "$ver")" "$out" \
-		"$(build_dir "$ver" um-clippy)"
+		"$(build_dir "$ver" um-clippy)" "$(build_dir "$ver" dt-check)"
 	;;
 kernel-rcar)
 	# The kit: Image, DTBs and overlays, initramfs, checks (platform/rcar).

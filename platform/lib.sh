@@ -37,11 +37,18 @@ content_key() { cat "$@" | sha256sum | cut -c1-16; }
 
 BUILDROOT_PACKAGES="build-essential bc bison flex libelf-dev libssl-dev cpio kmod python3 \
 rustc rust-src rustfmt rust-clippy bindgen clang lld llvm libclang-dev device-tree-compiler \
-busybox-static xz-utils ca-certificates git rsync patch qemu-system-arm"
+busybox-static xz-utils ca-certificates git rsync patch qemu-system-arm yamllint"
+# Installed after debootstrap, as PACKAGE/RELEASE (apt-get install syntax):
+# dtschema (dt-doc-validate, dt-validate: `make dt_binding_check`) is not in
+# trixie, and trixie-backports' 2025.08 crashes on Linux 7.2's bindings (a
+# KeyError in dt-mk-schema), so the one arch-independent package comes from
+# sid, its dependencies from trixie.
+BUILDROOT_EXTRA="dt-schema/sid"
 BUILDROOT_SUITE=trixie
 
 buildroot_key() {
-	printf '%s\n%s\n' "$BUILDROOT_SUITE" "$BUILDROOT_PACKAGES" | cat - "$PLATFORM_DIR/buildroot.sh" | sha256sum | cut -c1-16
+	printf '%s\n%s\n%s\n' "$BUILDROOT_SUITE" "$BUILDROOT_PACKAGES" "$BUILDROOT_EXTRA" |
+		cat - "$PLATFORM_DIR/buildroot.sh" | sha256sum | cut -c1-16
 }
 BUILDROOT=$CACHE_DIR/root-$(buildroot_key)
 

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loopback PCI endpoint controller for User Mode Linux: the shadow
+ * configuration space of the function, and the root complex side, the
+ * virt-pci callbacks through which the host reaches it and its BARs.
+ */
+
+#define pr_fmt(fmt) "pci-loopback-ep: " fmt
+
+#include <linux/bitfield.h>
+#include <linux/lockdep.h>
+#include <linux/pci.h>
+#include <linux/rcupdate.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+
+#include "pci-loopback-ep.h"
+
+#define LBEP_CMD_WMASK		(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
+				 PCI_COMMAND_INTX_DISABLE)
+
+void lbep_wmask_set(struct lbep *ep, unsigned int off, u32 mask,
+		    unsigned int len)
+{
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		ep->wmask[off + i] = mask >> (8 * i);
+}
+
+/* Program the BAR register(s) of @bar from ep->bar[@bar] */
+void lbep_cfg_program_bar(struct lbep *ep, enum pci_barno bar)
+{
+	const struct lbep_bar *b = &ep->bar[bar];
+	unsigned int reg = PCI_BASE_ADDRESS_0 + 4 * bar;
+	u64 mask = ~(b->size - 1);
+
+	lockdep_assert_held(&ep->cfg_lock);
+
+	if (!b->size) {
+		lbep_cfg_wr32(ep, reg, 0);
+		lbep_wmask_set(ep, reg, 0, 4);
+		return;
+	}
+
+	/*
+	 * Only the address bits above the size are writable, so writing
+	 * all-ones reads back the size mask plus the read-only flag bits.
+	 */
+	lbep_cfg_wr32(ep, reg, b->flags);
+	lbep_wmask_set(ep, reg, lower_32_bits(mask) & ~0xfU, 4);
+
+	if (b->flags & PCI_BASE_ADDRESS_MEM_TYPE_64) {
+		lbep_cfg_wr32(ep, reg + 4, 0);
+		lbep_wmask_set(ep, reg + 4, upper_32_bits(mask), 4);
+	}
+}
+
+/* Forget the geometry of @bar (and of its upper half) */
+void lbep_bar_drop_geometry(struct lbep *ep, enum pci_barno bar)
+{
+	struct lbep_bar *b = &ep->bar[bar];
+
+	lockdep_assert_held(&ep->cfg_lock);
+
+	if ((b->flags & PCI_BASE_ADDRESS_MEM_TYPE_64) && bar < BAR_5) {
+		ep->bar[bar + 1].upper = false;
+		lbep_cfg_wr32(ep, PCI_BASE_ADDRESS_0 + 4 * (bar + 1), 0);
+		lbep_wmask_set(ep, PCI_BASE_ADDRESS_0 + 4 * (bar + 1), 0, 4);
+	}
+
+	b->size = 0;
+	b->flags = 0;
+	lbep_cfg_program_bar(ep, bar);
+}
+
+void lbep_cfg_build_caps(struct lbep *ep)
+{
+	u16 status;
+	u8 next = 0;
+
+	lockdep_assert_held(&ep->cfg_lock);
+
+	if (ep->msix_cap) {
+		ep->cfg[LBEP_MSIX_CAP + PCI_CAP_LIST_ID] = PCI_CAP_ID_MSIX;
+		ep->cfg[LBEP_MSIX_CAP + PCI_CAP_LIST_NEXT] = next;
+		next = LBEP_MSIX_CAP;
+	}
+
+	if (ep->msi_cap) {
+		ep->cfg[LBEP_MSI_CAP + PCI_CAP_LIST_ID] = PCI_CAP_ID_MSI;
+		ep->cfg[LBEP_MSI_CAP + PCI_CAP_LIST_NEXT] = next;
+		next = LBEP_MSI_CAP;
+	}
+
+	ep->cfg[PCI_CAPABILITY_LIST] = next;
+
+	status = lbep_cfg_rd16(ep, PCI_STATUS);
+	if (next)
+		status |= PCI_STATUS_CAP_LIST;
+	else
+		status &= ~PCI_STATUS_CAP_LIST;
+	lbep_cfg_wr16(ep, PCI_STATUS, status);
+}
+
+/* Keep host-written values within what the capabilities advertise */
+void lbep_cfg_fixup(struct lbep *ep)
+{
+	u16 ctrl;
+	u32 mmc, mme;
+
+	lockdep_assert_held(&ep->cfg_lock);
+
+	if (!ep->msi_cap)
+		return;
+
+	ctrl = lbep_cfg_rd16(ep, LBEP_MSI_CAP + PCI_MSI_FLAGS);
+	mmc = FIELD_GET(PCI_MSI_FLAGS_QMASK, ctrl);
+	mme = FIELD_GET(PCI_MSI_FLAGS_QSIZE, ctrl);
+	if (mme > mmc) {
+		ctrl &= ~PCI_MSI_FLAGS_QSIZE;
+		ctrl |= FIELD_PREP(PCI_MSI_FLAGS_QSIZE, mmc);
+		lbep_cfg_wr16(ep, LBEP_MSI_CAP + PCI_MSI_FLAGS, ctrl);
+	}
+}
+
+void lbep_cfg_init(struct lbep *ep)
+{
+	unsigned long flags;
+
+	/* Vendor ID 0 reads as an empty slot until write_header() */
+	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
+	ep->cfg[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
+	lbep_wmask_set(ep, PCI_COMMAND, LBEP_CMD_WMASK, 2);
+	ep->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
+	ep->wmask[PCI_LATENCY_TIMER] = 0xff;
+	ep->wmask[PCI_INTERRUPT_LINE] = 0xff;
+	lbep_cfg_build_caps(ep);
+	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
+}
+
+/*
+ * The host side is gone: drop everything the host programmed (like a
+ * fundamental reset) and, if @drop_cleared, the geometry of BARs that were
+ * cleared while the host could see them.
+ */
+void lbep_reset_host_state(struct lbep *ep, bool drop_cleared)
+{
+	unsigned long flags;
+	unsigned int i;
+	int bar;
+
+	lockdep_assert_held(&ep->epc->lock);
+
+	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
+	for (i = 0; i < PCI_CFG_SPACE_SIZE; i++)
+		ep->cfg[i] &= ~ep->wmask[i];
+	WRITE_ONCE(ep->cmd, 0);
+
+	for (bar = BAR_0; bar <= BAR_5 && drop_cleared; bar++) {
+		struct lbep_bar *b = &ep->bar[bar];
+
+		if (b->size && !b->reserved && !rcu_access_pointer(b->map))
+			lbep_bar_drop_geometry(ep, bar);
+	}
+	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
+}
+
+/* ------------------------------------------------------------------------
+ * Root complex side: virt-pci callbacks
+ */
+
+static struct lbep *umdev_to_lbep(struct um_pci_device *dev)
+{
+	return container_of(dev, struct lbep, umdev);
+}
+
+static unsigned long lbep_cfgspace_read(struct um_pci_device *dev,
+					unsigned int offset, int size)
+{
+	struct lbep *ep = umdev_to_lbep(dev);
+	unsigned long flags;
+	u8 buf[sizeof(u64)];
+
+	if (!lbep_size_ok(size) || offset >= LBEP_CFG_SIZE ||
+	    size > LBEP_CFG_SIZE - offset)
+		return ULONG_MAX;
+
+	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
+	memcpy(buf, &ep->cfg[offset], size);
+	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
+
+	return lbep_le_to_ulong(buf, size);
+}
+
+static void lbep_cfgspace_write(struct um_pci_device *dev, unsigned int offset,
+				int size, unsigned long val)
+{
+	struct lbep *ep = umdev_to_lbep(dev);
+	unsigned long flags;
+	u16 old_cmd, new_cmd;
+	int i;
+
+	if (!lbep_size_ok(size) || offset >= LBEP_CFG_SIZE ||
+	    size > LBEP_CFG_SIZE - offset)
+		return;
+
+	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
+	old_cmd = ep->cmd;
+	for (i = 0; i < size && offset + i < PCI_CFG_SPACE_SIZE; i++) {
+		unsigned int off = offset + i;
+		u8 mask = ep->wmask[off];
+
+		ep->cfg[off] = (ep->cfg[off] & ~mask) | ((val >> (8 * i)) & mask);
+	}
+	lbep_cfg_fixup(ep);
+	new_cmd = lbep_cfg_rd16(ep, PCI_COMMAND);
+	WRITE_ONCE(ep->cmd, new_cmd);
+	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
+
+	/* pci_epc_bus_master_enable_notify() sleeps; defer it */
+	if (!(old_cmd & PCI_COMMAND_MASTER) && (new_cmd & PCI_COMMAND_MASTER))
+		schedule_work(&ep->bme_work);
+}
+
+void lbep_host_bar_xfer(struct lbep *ep, int bar, unsigned int offset,
+			struct lbep_xfer *x, size_t len)
+{
+	if (bar < BAR_0 || bar > BAR_5) {
+		lbep_xfer_fill(x, 0xff, len);
+		return;
+	}
+
+	if (!(READ_ONCE(ep->cmd) & PCI_COMMAND_MEMORY)) {
+		dev_warn_ratelimited(ep->dev,
+				     "host %s at BAR%d+%#x with memory decoding off\n",
+				     lbep_xfer_name(x), bar, offset);
+		lbep_xfer_fill(x, 0xff, len);
+		return;
+	}
+
+	if (!lbep_ib_xfer(ep, bar, offset, x, len, false))
+		dev_warn_ratelimited(ep->dev,
+				     "host %s of %zu bytes at BAR%d+%#x not (fully) backed\n",
+				     lbep_xfer_name(x), len, bar, offset);
+}
+
+static unsigned long lbep_bar_read(struct um_pci_device *dev, int bar,
+				   unsigned int offset, int size)
+{
+	u8 buf[sizeof(u64)];
+	struct lbep_xfer x = { .op = LBEP_XFER_READ, .rbuf = buf };
+
+	if (!lbep_size_ok(size))
+		return ULONG_MAX;
+
+	lbep_host_bar_xfer(umdev_to_lbep(dev), bar, offset, &x, size);
+	return lbep_le_to_ulong(buf, size);
+}
+
+static void lbep_bar_write(struct um_pci_device *dev, int bar,
+			   unsigned int offset, int size, unsigned long val)
+{
+	u8 buf[sizeof(u64)];
+	struct lbep_xfer x = { .op = LBEP_XFER_WRITE, .wbuf = buf };
+
+	if (!lbep_size_ok(size))
+		return;
+
+	put_unaligned_le64(val, buf);
+	lbep_host_bar_xfer(umdev_to_lbep(dev), bar, offset, &x, size);
+}
+
+static void lbep_bar_copy_from(struct um_pci_device *dev, int bar,
+			       void *buffer, unsigned int offset, int size)
+{
+	struct lbep_xfer x = { .op = LBEP_XFER_READ, .rbuf = buffer };
+
+	if (size > 0)
+		lbep_host_bar_xfer(umdev_to_lbep(dev), bar, offset, &x, size);
+}
+
+static void lbep_bar_copy_to(struct um_pci_device *dev, int bar,
+			     unsigned int offset, const void *buffer, int size)
+{
+	struct lbep_xfer x = { .op = LBEP_XFER_WRITE, .wbuf = buffer };
+
+	if (size > 0)
+		lbep_host_bar_xfer(umdev_to_lbep(dev), bar, offset, &x, size);
+}
+
+static void lbep_bar_set(struct um_pci_device *dev, int bar,
+			 unsigned int offset, u8 value, int size)
+{
+	struct lbep_xfer x = { .op = LBEP_XFER_SET, .value = value };
+
+	if (size > 0)
+		lbep_host_bar_xfer(umdev_to_lbep(dev), bar, offset, &x, size);
+}
+
+const struct um_pci_ops lbep_um_pci_ops = {
+	.cfgspace_read	= lbep_cfgspace_read,
+	.cfgspace_write	= lbep_cfgspace_write,
+	.bar_read	= lbep_bar_read,
+	.bar_write	= lbep_bar_write,
+	.bar_copy_from	= lbep_bar_copy_from,
+	.bar_copy_to	= lbep_bar_copy_to,
+	.bar_set	= lbep_bar_set,
+};
