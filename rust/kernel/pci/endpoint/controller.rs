@@ -288,11 +288,22 @@ impl<'a> Controller<'a> {
             return Ok(KVec::new());
         }
 
-        let mut raw =
-            KVec::from_elem(bindings::pci_epc_aux_resource::default(), count, GFP_KERNEL)?;
+        // Controllers have a handful of resources: query those on the stack, and allocate only
+        // the result (this is on the path of every embedded doorbell allocation).
+        const ON_STACK: usize = 4;
+        let default = bindings::pci_epc_aux_resource::default();
 
-        self.query_aux_resources(&mut raw)?;
-        AuxResource::convert_all(&raw)
+        if count <= ON_STACK {
+            let mut raw = [default; ON_STACK];
+
+            self.query_aux_resources(&mut raw[..count])?;
+            AuxResource::convert_all(&raw[..count])
+        } else {
+            let mut raw = KVec::from_elem(default, count, GFP_KERNEL)?;
+
+            self.query_aux_resources(&mut raw)?;
+            AuxResource::convert_all(&raw)
+        }
     }
 
     /// Returns whether the function is the first one linked to the controller, like C's
