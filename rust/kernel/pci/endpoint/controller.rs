@@ -290,20 +290,18 @@ impl<'a> Controller<'a> {
 
         // Controllers have a handful of resources: query those on the stack, and allocate only
         // the result (this is on the path of every embedded doorbell allocation).
-        const ON_STACK: usize = 4;
-        let default = bindings::pci_epc_aux_resource::default();
+        let mut stack = [bindings::pci_epc_aux_resource::default(); 4];
+        let mut heap;
+        let raw = match stack.get_mut(..count) {
+            Some(raw) => raw,
+            None => {
+                heap = KVec::from_elem(stack[0], count, GFP_KERNEL)?;
+                &mut heap[..]
+            }
+        };
 
-        if count <= ON_STACK {
-            let mut raw = [default; ON_STACK];
-
-            self.query_aux_resources(&mut raw[..count])?;
-            AuxResource::convert_all(&raw[..count])
-        } else {
-            let mut raw = KVec::from_elem(default, count, GFP_KERNEL)?;
-
-            self.query_aux_resources(&mut raw)?;
-            AuxResource::convert_all(&raw)
-        }
+        self.query_aux_resources(raw)?;
+        AuxResource::convert_all(raw)
     }
 
     /// Returns whether the function is the first one linked to the controller, like C's
@@ -574,7 +572,9 @@ impl AuxResource {
         let mut res = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
 
         for r in raw {
-            res.push(Self::try_from(r)?, GFP_KERNEL)?;
+            // Cannot fail: there is room for all of them.
+            res.push_within_capacity(Self::try_from(r)?)
+                .map_err(|_| ENOMEM)?;
         }
 
         Ok(res)

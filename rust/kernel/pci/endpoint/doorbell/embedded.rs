@@ -178,9 +178,7 @@ pub(super) fn fill(storage: &mut Storage<'_>, plan: &Plan<'_>) -> Result {
         }
     }
 
-    for i in plan.len()..storage.len() {
-        storage.set(i, storage.read(source_index(i, plan.len())));
-    }
+    storage.replicate(plan.len());
 
     Ok(())
 }

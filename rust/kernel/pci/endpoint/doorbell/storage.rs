@@ -3,7 +3,10 @@
 //! The doorbell array in its C representation, and its publication in `epf->db_msg`.
 
 use super::{
-    embedded::PageWindow,
+    embedded::{
+        source_index,
+        PageWindow, //
+    },
     message::DoorbellKind, //
 };
 use crate::{
@@ -66,7 +69,7 @@ impl<Ctx: device::DeviceContext> Function<Ctx> {
 ///
 /// - `self.ptr` points to `self.len` (at least one) initialized entries, allocated by a [`KVec`]
 ///   with a capacity of exactly `self.len`.
-/// - All entries have the same `type`, written before publication only.
+/// - All entries have the same `type`, `self.kind`, written before publication only.
 /// - An entry with a non-zero `iova_size` owns the `dma_map_resource()` mapping of `self.dev` it
 ///   describes; only [`Storage::set_mapped`] writes such entries, and dropping the storage
 ///   removes the mappings.
@@ -75,6 +78,7 @@ impl<Ctx: device::DeviceContext> Function<Ctx> {
 pub(super) struct Storage<'a> {
     ptr: NonNull<bindings::pci_epf_doorbell_msg>,
     len: u16,
+    kind: DoorbellKind,
     dev: Option<&'a device::Device>,
 }
 
@@ -122,6 +126,7 @@ impl<'a> Storage<'a> {
             // SAFETY: A `KVec` with a non-zero length has a non-NULL pointer.
             ptr: unsafe { NonNull::new_unchecked(ptr) },
             len,
+            kind,
             dev,
         })
     }
@@ -151,8 +156,7 @@ impl<'a> Storage<'a> {
 
     /// Returns the kind of the doorbells.
     pub(super) fn kind(&self) -> DoorbellKind {
-        // SAFETY: Entry 0 exists; `type` is only written before publication.
-        DoorbellKind::from_raw(unsafe { (*self.ptr.as_ptr()).type_ })
+        self.kind
     }
 
     /// Returns a copy of entry `index`.
@@ -168,7 +172,7 @@ impl<'a> Storage<'a> {
     /// Taking `&mut self` means the array is not published: nothing else accesses it.
     pub(super) fn set(&mut self, index: usize, entry: bindings::pci_epf_doorbell_msg) {
         let entry = bindings::pci_epf_doorbell_msg {
-            type_: self.kind().as_raw(),
+            type_: self.kind.as_raw(),
             iova_base: 0,
             iova_size: 0,
             ..entry
@@ -177,6 +181,25 @@ impl<'a> Storage<'a> {
         // SAFETY: `self.entry(index)` is valid for writes and, as the array is borrowed mutably,
         // not published, so nothing else accesses it.
         unsafe { self.entry(index).write(entry) };
+    }
+
+    /// Sets the entries from `first` on to copies of the entries before, in turn, without their
+    /// mappings: entry `i` is a copy of entry `i % first`.
+    pub(super) fn replicate(&mut self, first: usize) {
+        let first = first.max(1);
+
+        for i in first..self.len() {
+            let src = self.entry(source_index(i, first));
+            let dst = self.entry(i);
+
+            // SAFETY: `src` and `dst` are distinct entries of the array (`source_index(i, first)
+            // < first <= i`), which is not published (see `set()`).
+            unsafe {
+                ptr::copy_nonoverlapping(src, dst, 1);
+                (*dst).iova_base = 0;
+                (*dst).iova_size = 0;
+            }
+        }
     }
 
     /// Maps `window` for the controller to write (`dma_map_resource()`) and sets entry `index`
@@ -194,10 +217,11 @@ impl<'a> Storage<'a> {
         entry: impl FnOnce(u64) -> bindings::pci_epf_doorbell_msg,
     ) -> Result {
         let dev = self.dev.ok_or(EINVAL)?;
-        let old = self.read(index);
 
         // An entry owns at most one mapping.
-        if old.iova_size != 0 {
+        //
+        // SAFETY: `self.entry(index)` is valid for reads; the array is not published.
+        if unsafe { (*self.entry(index)).iova_size } != 0 {
             return Err(EBUSY);
         }
 
@@ -222,7 +246,7 @@ impl<'a> Storage<'a> {
 
         // INVARIANT: The entry records the mapping just made, which it owns.
         let entry = bindings::pci_epf_doorbell_msg {
-            type_: old.type_,
+            type_: self.kind.as_raw(),
             iova_base: iova,
             iova_size: window.size,
             ..entry(address)
@@ -244,8 +268,16 @@ impl<'a> Storage<'a> {
         len: u16,
         dev: Option<&'a device::Device>,
     ) -> Self {
+        // SAFETY: By the safety requirements, entry 0 exists; its `type` is not written anymore.
+        let kind = DoorbellKind::from_raw(unsafe { (*ptr.as_ptr()).type_ });
+
         // INVARIANT: By the safety requirements.
-        Self { ptr, len, dev }
+        Self {
+            ptr,
+            len,
+            kind,
+            dev,
+        }
     }
 
     /// Leaks the array, for C to own it (in `epf->db_msg`).
@@ -258,7 +290,8 @@ impl Drop for Storage<'_> {
     fn drop(&mut self) {
         if let Some(dev) = self.dev {
             for i in 0..self.len() {
-                let e = self.read(i);
+                // SAFETY: `self.entry(i)` is valid for reads; the array is not published anymore.
+                let e = unsafe { &*self.entry(i) };
 
                 if e.iova_size != 0 {
                     // SAFETY: By the type invariants the entry owns this mapping of `dev`, made
@@ -352,17 +385,12 @@ impl<'a> Published<'a> {
         let func = ctrl.function();
         let ptr = NonNull::new(func.doorbell_array())?;
         let len = func.num_doorbells();
-        let kind = {
-            // SAFETY: By the safety requirements, `ptr` is a published array of this allocator,
-            // with at least one entry.
-            DoorbellKind::from_raw(unsafe { (*ptr.as_ptr()).type_ })
-        };
-        let dev = (kind == DoorbellKind::Embedded).then(|| ctrl.parent());
 
         // SAFETY: By the safety requirements, the array was leaked by `into_c()` from a `Storage`
-        // of `len` entries whose mappings belong to the parent of the controller (the device
-        // embedded doorbells are mapped for).
-        let storage = unsafe { Storage::from_raw(ptr, len, dev) };
+        // of `len` entries whose mappings, if any, belong to the parent of the controller (the
+        // device embedded doorbells are mapped for).
+        let storage = unsafe { Storage::from_raw(ptr, len, Some(ctrl.parent())) };
+        let kind = storage.kind();
 
         // INVARIANT: The array is published in the function; the MSIs of MSI doorbells were
         // allocated for it (`into_c()` only leaves complete allocations to C).
