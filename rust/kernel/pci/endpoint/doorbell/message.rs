@@ -55,7 +55,7 @@ impl DoorbellKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DoorbellTarget {
     /// The doorbell is not exposed yet: the function must translate one of its BARs to the
-    /// doorbell address, see [`BarSpace::retarget`](super::BarSpace::retarget).
+    /// doorbell address, see [`BarSpace::retarget`](crate::pci::endpoint::BarSpace::retarget).
     MapIntoFreeBar,
     /// The controller already exposes the doorbell at `offset` in `bar`; the BAR is owned by
     /// the controller and must not be reprogrammed.
@@ -105,7 +105,7 @@ impl Message {
     }
 }
 
-/// The description of one doorbell, see [`Doorbells::get`].
+/// The description of one doorbell, see [`Doorbells::get`](super::Doorbells::get).
 #[derive(Clone, Copy)]
 pub struct DoorbellMsg {
     kind: DoorbellKind,
@@ -159,7 +159,7 @@ impl DoorbellMsg {
     /// Returns the address/data pair of an embedded doorbell.
     ///
     /// Returns [`None`] for an MSI doorbell: its message is only written when its interrupt is
-    /// requested, use [`DoorbellIrq::message`].
+    /// requested, use [`DoorbellIrq::message`](super::DoorbellIrq::message).
     pub fn message(&self) -> Option<Message> {
         self.message
     }
