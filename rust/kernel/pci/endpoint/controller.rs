@@ -31,6 +31,7 @@ use crate::{
 use core::{
     marker::PhantomData,
     ptr::{
+        addr_of,
         addr_of_mut,
         NonNull, //
     },
@@ -407,50 +408,51 @@ impl<'a> Controller<'a> {
             return Ok(KVec::new());
         }
 
-        let raw = self.raw_aux_resources(count)?;
-        let mut res = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
+        // Controllers have a handful of resources: query those on the stack, and allocate only
+        // the result (this is on the path of every embedded doorbell allocation).
+        let mut stack = [bindings::pci_epc_aux_resource::default(); 4];
+        let mut heap;
+        let raw = match stack.get_mut(..count) {
+            Some(raw) => raw,
+            None => {
+                heap = KVec::from_elem(stack[0], count, GFP_KERNEL)?;
+                &mut heap[..]
+            }
+        };
 
-        for r in raw.iter() {
-            res.push(AuxResource::try_from(r)?, GFP_KERNEL)?;
-        }
-
-        Ok(res)
+        self.query_aux_resources(raw)?;
+        AuxResource::convert_all(raw)
     }
 
-    /// Queries `count` auxiliary resources in their C representation.
-    fn raw_aux_resources(&self, count: usize) -> Result<KVec<bindings::pci_epc_aux_resource>> {
+    /// Returns whether the function is the first one linked to the controller, like C's
+    /// `list_first_entry_or_null(&epc->pci_epf, struct pci_epf, list) == epf`.
+    pub(crate) fn is_first_function(&self) -> bool {
+        // SAFETY: By the type invariants `self.epc` is a valid controller. The list is modified
+        // under `epc->list_lock`, which is not held: like `list_first_entry_or_null()`, read the
+        // first entry once.
+        let first = unsafe { addr_of!((*self.as_raw()).pci_epf.next).read_volatile() };
+
+        // SAFETY: By the type invariants the function is valid.
+        first == unsafe { addr_of_mut!((*self.func.as_raw()).list) }
+    }
+
+    /// Fills `raw` with the auxiliary resources in their C representation, see
+    /// `pci_epc_get_aux_resources()`.
+    fn query_aux_resources(&self, raw: &mut [bindings::pci_epc_aux_resource]) -> Result {
         let (epc, func_no, vfunc_no) = self.raw_parts();
+        let num = c_int::try_from(raw.len()).map_err(|_| EINVAL)?;
 
-        // SAFETY: `epc` is a valid controller.
-        unsafe { query_aux_resources(epc, func_no, vfunc_no, count) }
-    }
-}
+        // SAFETY: `epc` is a valid controller and `raw` has room for `num` resources.
+        let ret = unsafe {
+            bindings::pci_epc_get_aux_resources(epc, func_no, vfunc_no, raw.as_mut_ptr(), num)
+        };
 
-/// Queries `count` auxiliary resources of `epc` in their C representation, see
-/// `pci_epc_get_aux_resources()`.
-///
-/// # Safety
-///
-/// `epc` must be a valid controller.
-pub(crate) unsafe fn query_aux_resources(
-    epc: *mut bindings::pci_epc,
-    func_no: u8,
-    vfunc_no: u8,
-    count: usize,
-) -> Result<KVec<bindings::pci_epc_aux_resource>> {
-    let mut raw = KVec::from_elem(bindings::pci_epc_aux_resource::default(), count, GFP_KERNEL)?;
-    let num = c_int::try_from(count).map_err(|_| EINVAL)?;
-
-    // SAFETY: `epc` is a valid controller and `raw` has room for `num` resources.
-    let ret = unsafe {
-        bindings::pci_epc_get_aux_resources(epc, func_no, vfunc_no, raw.as_mut_ptr(), num)
-    };
-
-    match ret {
-        0 => Ok(raw),
-        // A positive value breaks the contract of `pci_epc_get_aux_resources()`.
-        ret if ret > 0 => Err(EINVAL),
-        ret => Err(Error::from_errno(ret)),
+        match ret {
+            0 => Ok(()),
+            // A positive value breaks the contract of `pci_epc_get_aux_resources()`.
+            ret if ret > 0 => Err(EINVAL),
+            ret => Err(Error::from_errno(ret)),
+        }
     }
 }
 
@@ -677,6 +679,26 @@ pub struct AuxResource {
     pub exposed: Option<BarLocation>,
     /// The type of the resource, with its type-specific data.
     pub kind: AuxResourceKind,
+}
+
+impl AuxResource {
+    /// Converts and validates every resource reported by a controller.
+    ///
+    /// # Errors
+    ///
+    /// The error of the first resource that does not convert, see [`AuxResource::try_from`];
+    /// [`ENOMEM`].
+    pub(crate) fn convert_all(raw: &[bindings::pci_epc_aux_resource]) -> Result<KVec<Self>> {
+        let mut res = KVec::with_capacity(raw.len(), GFP_KERNEL)?;
+
+        for r in raw {
+            // Cannot fail: there is room for all of them.
+            res.push_within_capacity(Self::try_from(r)?)
+                .map_err(|_| ENOMEM)?;
+        }
+
+        Ok(res)
+    }
 }
 
 impl TryFrom<&bindings::pci_epc_aux_resource> for AuxResource {

@@ -20,22 +20,52 @@
 //! are freed with the doorbells) and the number of free entries of the DMA API debugging code
 //! (`CONFIG_DMA_API_DEBUG`), which counts the `dma_map_resource()` mappings that exist.
 
-use super::*;
+use super::{
+    alloc_doorbell,
+    embedded::phys_to_u64,
+    storage::{
+        dma_to_u64,
+        Published, //
+    },
+    DoorbellKind,
+    DoorbellTarget,
+    Message, //
+};
 use crate::{
+    bindings,
+    device,
     error::{
         from_err_ptr,
         to_result, //
     },
+    io::{
+        PhysAddr,
+        ResourceSize, //
+    },
+    irq,
+    page::PAGE_SIZE,
     pci::endpoint::{
         function::FunctionState,
+        BarNo,
+        Controller,
         Function,
         Linked, //
     },
+    prelude::*,
     str::CString,
-    sync::atomic::Relaxed, //
-    types::Opaque,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
+    types::Opaque, //
 };
-use core::ffi::c_void;
+use core::{
+    ffi::c_void,
+    ptr::{
+        self,
+        addr_of, //
+    },
+};
 
 /// The physical address of the fake doorbell registers reported as auxiliary resources.
 ///
@@ -178,24 +208,15 @@ extern "C" fn test_epf_bind(_epf: *mut bindings::pci_epf) -> c_int {
 
 extern "C" fn test_epf_unbind(_epf: *mut bindings::pci_epf) {}
 
-/// Returns the test controller of `epc`.
-///
-/// # Safety
-///
-/// `epc` must be a controller created by [`TestEpc::new`] that is still alive.
-unsafe fn test_epc<'a>(epc: *mut bindings::pci_epc) -> &'a TestEpc {
-    // SAFETY: By the safety requirements, the driver data is the live `TestEpc`.
-    unsafe { &*(*epc).dev.driver_data.cast::<TestEpc>() }
-}
-
 /// The `get_aux_resources_count` operation of the test controllers.
 ///
 /// # Safety
 ///
 /// Called by the endpoint core with a controller created by [`TestEpc::new`].
 unsafe extern "C" fn aux_count(epc: *mut bindings::pci_epc, _func_no: u8, _vfunc_no: u8) -> c_int {
-    // SAFETY: By the safety requirements of this function.
-    let t = unsafe { test_epc(epc) };
+    // SAFETY: By the safety requirements of this function, the driver data of `epc` is its live
+    // `TestEpc`.
+    let t = unsafe { &*(*epc).dev.driver_data.cast::<TestEpc>() };
 
     t.aux_calls.add(1, Relaxed);
     t.behaviour
@@ -216,8 +237,8 @@ unsafe extern "C" fn aux_get(
     res: *mut bindings::pci_epc_aux_resource,
     num: c_int,
 ) -> c_int {
-    // SAFETY: By the safety requirements of this function.
-    let t = unsafe { test_epc(epc) };
+    // SAFETY: As in `aux_count()`.
+    let t = unsafe { &*(*epc).dev.driver_data.cast::<TestEpc>() };
     let resources = &t.behaviour.resources;
 
     t.aux_calls.add(1, Relaxed);
@@ -422,21 +443,21 @@ impl Drop for TestEpc {
             };
         }
 
-        while let Some(epf) = self.funcs.pop() {
+        for i in (0..self.funcs.len()).rev() {
             // Doorbells left behind by a failed test (a normal test drops them first, they
             // borrow `self`): free them, as their `Doorbells` did not run.
-            let db = published(epf);
-            if let Some(ptr) = NonNull::new(db) {
+            if !published(self.funcs[i]).is_null() {
                 pr_warn!("releasing the doorbells of a failed test\n");
 
-                // SAFETY: `epf` is valid; its array was published by `alloc_doorbell()`, whose
-                // `Doorbells` is gone without a destructor, with `num_db` entries.
-                unsafe {
-                    let len = addr_of!((*epf).num_db).read_volatile();
-                    release(epf, Storage::from_raw(ptr, len));
-                }
+                // SAFETY: The array was published by `alloc_doorbell()` for this controller, and
+                // its `Doorbells` is gone without a destructor (a failed assertion ends the test
+                // thread), which leaves it to nobody, like `Published::into_c()`. Its interrupt
+                // registrations, made in the test thread too, are gone.
+                drop(unsafe { Published::adopt(&self.controller(i)) });
             }
+        }
 
+        while let Some(epf) = self.funcs.pop() {
             // SAFETY: `epf` was created and linked by `new()`; no doorbell borrows it anymore.
             unsafe {
                 bindings::pci_epc_remove_epf(
@@ -503,8 +524,9 @@ fn irq_exists(irq: u32) -> bool {
 
 /// Returns the published doorbell array of function `epf`.
 fn published(epf: *mut bindings::pci_epf) -> *mut bindings::pci_epf_doorbell_msg {
-    // SAFETY: `epf` is a valid function for the duration of the test.
-    unsafe { db_msg(epf) }.load(Acquire)
+    // SAFETY: `epf` is a valid function for the duration of the test; `Function` is a
+    // transparent wrapper of `struct pci_epf`.
+    unsafe { &*epf.cast::<Function>() }.doorbell_array()
 }
 
 /// An interrupt handler that counts its calls.
@@ -571,7 +593,7 @@ mod tests {
         assert_eq!(db.kind(), DoorbellKind::Msi);
         assert_eq!(db.len(), 3);
         assert_eq!(t.aux_calls(), 0);
-        assert_eq!(published(t.epf(0)), db.storage.ptr.as_ptr());
+        assert_eq!(published(t.epf(0)), db.published.storage().as_ptr());
 
         let mut irqs = [0u32; 3];
         for (i, m) in db.iter().enumerate() {
@@ -580,7 +602,10 @@ mod tests {
             assert_eq!(m.target(), DoorbellTarget::MapIntoFreeBar);
             // Not written back before the interrupt is requested.
             assert_eq!(m.message(), None);
-            assert_eq!(Message::from_raw(&db.storage.read(i).msg).address, 0);
+            assert_eq!(
+                Message::from_raw(&db.published.storage().read(i).msg).address,
+                0
+            );
             irqs[i] = m.irq().ok_or(EINVAL)?;
             assert!(irq_exists(irqs[i]));
         }
@@ -602,10 +627,13 @@ mod tests {
             assert_eq!(m2.address, 0xd000_0000);
             assert!(m0.data != m2.data);
             // Written back into the C array, for C users of the same function.
-            assert_eq!(Message::from_raw(&db.storage.read(0).msg), m0);
-            assert_eq!(Message::from_raw(&db.storage.read(2).msg), m2);
+            assert_eq!(Message::from_raw(&db.published.storage().read(0).msg), m0);
+            assert_eq!(Message::from_raw(&db.published.storage().read(2).msg), m2);
             // Doorbell 1 is not requested: still not written.
-            assert_eq!(Message::from_raw(&db.storage.read(1).msg).address, 0);
+            assert_eq!(
+                Message::from_raw(&db.published.storage().read(1).msg).address,
+                0
+            );
 
             // The interrupts are real and reach their own handler.
             fire(irqs[2])?;
@@ -755,7 +783,7 @@ mod tests {
                 data: 0x5a
             })
         );
-        let e = db.storage.read(0);
+        let e = db.published.storage().read(0);
         assert_eq!((e.iova_base, e.iova_size), (0, 0));
         assert_eq!((e.bar, e.offset), (bindings::pci_barno_BAR_4, 0x20a0));
         // No mapping was made.
@@ -772,7 +800,7 @@ mod tests {
 
         let db = alloc_doorbell(&t.controller(0), 1)?;
         let m = db.get(0).ok_or(EINVAL)?;
-        let e = db.storage.read(0);
+        let e = db.published.storage().read(0);
 
         assert_eq!(m.target(), DoorbellTarget::MapIntoFreeBar);
         // One page mapped, the doorbell at its offset in the page.
@@ -821,8 +849,8 @@ mod tests {
         assert_eq!(unsafe { (*t.epf(0)).num_db }, 2);
         // The published C entries, not the messages `db` cached at allocation.
         let msg = msg.ok_or(EINVAL)?;
-        assert_eq!(Message::from_raw(&db.storage.read(0).msg), msg);
-        assert_eq!(Message::from_raw(&db.storage.read(1).msg), msg);
+        assert_eq!(Message::from_raw(&db.published.storage().read(0).msg), msg);
+        assert_eq!(Message::from_raw(&db.published.storage().read(1).msg), msg);
         assert_eq!(dma_debug_free_entries()?, free - 1);
 
         drop(db);
@@ -841,7 +869,7 @@ mod tests {
         assert!(first.message().is_some());
         assert_eq!(db.len(), 4);
         for (i, m) in db.iter().enumerate() {
-            let e = db.storage.read(i);
+            let e = db.published.storage().read(i);
 
             assert_eq!(m.kind(), DoorbellKind::Embedded);
             assert_eq!(m.irq(), Some(DB_IRQ as u32));
