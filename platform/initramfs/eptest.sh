@@ -18,6 +18,13 @@ cfs_write() {
 	done
 }
 
+# ntb_devices: both NTB devices of a vNTB link exist (host and endpoint side).
+ntb_devices() { [ "$(ls /sys/bus/ntb/devices 2>/dev/null | wc -l)" -ge 2 ]; }
+
+# wait_ntb: wait up to 10 s for ntb_devices (ntb_hw_epf probes from the link's
+# work items, and the endpoint side registers after it).
+wait_ntb() { wait_until ntb_devices || wait_until ntb_devices; }
+
 # wait_until COMMAND...: run COMMAND every 0.1 s until it succeeds, for up
 # to 5 s (the link and the host device follow configfs from work items);
 # the status of its last run.

@@ -35,10 +35,6 @@ if ep-function vntb; then
 else
 	not_ok "ep-function vntb"; exit 1
 fi
-i=0
-while [ "$(ls /sys/bus/ntb/devices 2>/dev/null | wc -l)" -lt 2 ] && [ $i -lt 100 ]; do
-	sleep 0.1; i=$((i + 1))
-done
-check "host: ntb_hw_epf bound the R-Car BAR layout, both NTB devices present" \
-	sh -c '[ "$(ls /sys/bus/ntb/devices | wc -l)" -ge 2 ]'
+wait_ntb
+check "host: ntb_hw_epf bound the R-Car BAR layout, both NTB devices present" ntb_devices
 tap_end

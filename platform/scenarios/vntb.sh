@@ -25,10 +25,7 @@ else
 fi
 
 # Every built-in NTB client wants the two NTB devices; hand both to ntb_tool.
-i=0
-while [ "$(ls /sys/bus/ntb/devices 2>/dev/null | wc -l)" -lt 2 ] && [ $i -lt 100 ]; do
-	sleep 0.1; i=$((i + 1))
-done
+wait_ntb
 for d in /sys/bus/ntb/devices/*; do
 	n=$(basename "$d")
 	[ -e "$d/driver" ] && echo "$n" >"$d/driver/unbind"
