@@ -23,6 +23,7 @@ use crate::{
     prelude::*, //
 };
 
+mod bar;
 mod cfs;
 mod controller;
 #[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL)]
@@ -31,6 +32,11 @@ mod driver;
 mod function;
 pub mod poll;
 
+pub use self::bar::{
+    BarIo,
+    BarSpace,
+    Retarget, //
+};
 pub use self::controller::{
     AuxResource,
     AuxResourceKind,
@@ -50,13 +56,10 @@ pub use self::driver::{
     IdTable, //
 };
 pub use self::function::{
-    BarIo,
-    BarSpace,
     Function,
     Header,
     HeaderInfo,
-    InterruptPin,
-    Retarget, //
+    InterruptPin, //
 };
 pub use self::poll::{
     PollNext,
