@@ -150,8 +150,8 @@ def linked_sources(work, out):
                         check=True, capture_output=True, text=True).stdout.split()
     srcs = []
     for o in ar:
-        rel = os.path.relpath(os.path.join(out, o), out) if not os.path.isabs(o) else os.path.relpath(o, out)
-        c = os.path.join(work, rel[:-2] + ".c")
+        # Members of the thin archive are named relative to BUILDDIR (or absolute).
+        c = os.path.join(work, os.path.relpath(os.path.join(out, o), out)[:-2] + ".c")
         if os.path.isfile(c):
             srcs.append(c)
     return srcs
@@ -186,13 +186,14 @@ def check(dtb, table, work):
             aliases = next((n for n in nodes if n.path() == "/aliases"), None)
             target = aliases.strings(target)[0] if aliases and aliases.strings(target) else target
         starts += [(n, "console") for n in nodes if n.path() == target]
-    seen, todo, optional, good = {}, list(starts), [], True
+    seen, todo, optional, good, required = {}, list(starts), [], True, 0
     while todo:
         node, why = todo.pop(0)
         dev = device_of(node)
         if dev is None or dev.path() in seen:
             continue
         seen[dev.path()] = why
+        required += 1
         for prop, prov in references(dev, by_phandle):
             (optional if prop in OPTIONAL else todo).append((prov, "%s of %s" % (prop, dev.path())))
         if dev.parent is not None and dev.parent.parent is not None:
@@ -216,7 +217,8 @@ def check(dtb, table, work):
         hit = next((c for c in compats if c in table), None)
         print("    # optional %s (%s, %s): %s" % (dev.path(), ", ".join(compats), why,
               "driver %s" % os.path.relpath(table[hit], work) if hit else "no driver built in"))
-    print("%s %s: %d devices" % ("ok" if good else "not ok", os.path.basename(dtb), len(seen)))
+    print("%s %s: %d required devices served, %d optional listed" %
+          ("ok" if good else "not ok", os.path.basename(dtb), required, len(seen) - required))
     return good
 
 
