@@ -10,7 +10,7 @@ epf=${epf:-pci_epf_vntb}
 check_doorbell_impl
 fn=$CFS/functions/$epf/func1
 mkdir "$fn" || { not_ok "create $fn"; exit 1; }
-cfg=$(ls -d "$fn"/pci_epf_vntb.* 2>/dev/null | head -1)
+cfg=$(ls -d "$fn/$epf".* 2>/dev/null | head -1)
 [ -n "$cfg" ] && cfs_write 0x1957 "$fn/vendorid" && cfs_write 0x0809 "$fn/deviceid" &&
 	cfs_write 0x05 "$fn/baseclass_code" && cfs_write 0x00 "$fn/subclass_code" &&
 	cfs_write 4 "$cfg/db_count" && cfs_write 128 "$cfg/spad_count" &&
