@@ -31,6 +31,7 @@ mod deferred;
 pub mod doorbell;
 mod driver;
 mod function;
+mod keep;
 mod outbound;
 pub mod poll;
 

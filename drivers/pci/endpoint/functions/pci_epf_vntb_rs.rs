@@ -942,7 +942,7 @@ fn memory_windows<'epc>(epc: &Controller<'epc>, cfg: &Config) -> Result<KVec<Mw<
 /// Links a function: sets up the control region, the interrupts, the doorbells and the
 /// memory windows, writes the header and starts the command poll.
 fn link<'epc>(epc: Controller<'epc>) -> Result<VntbBinding<'epc>> {
-    let dev = epc.function().as_ref();
+    let dev: &kernel::device::Device<kernel::device::Bound> = epc.function().as_ref();
     let features = epc.features()?;
     let cfg = Config::read(&epc, &features)?;
 

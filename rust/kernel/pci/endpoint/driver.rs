@@ -308,6 +308,8 @@ impl<T: Driver> Adapter<T> {
         data: Pin<&'a DriverData<'a, T>>,
     ) {
         let Some(mut binding) = data.get_ref().binding().take() else {
+            // SAFETY: Without a binding, nothing holds a reference to a kept value.
+            unsafe { data.state.kept.drop_all() };
             return;
         };
 
@@ -328,6 +330,10 @@ impl<T: Driver> Adapter<T> {
         }
 
         drop(binding);
+
+        // SAFETY: The binding, which may hold references to the kept values for the link, is
+        // gone, and the link ends when this returns.
+        unsafe { data.state.kept.drop_all() };
     }
 
     extern "C" fn probe_callback(
@@ -474,7 +480,15 @@ impl<T: Driver> Adapter<T> {
             // user of the context beyond this call.
             let ctx = unsafe { Self::context(func, data) }.ok_or(EINVAL)?;
 
-            *slot = Some(KBox::pin_init(T::link(&ctx), GFP_KERNEL)?);
+            match KBox::pin_init(T::link(&ctx), GFP_KERNEL) {
+                Ok(binding) => *slot = Some(binding),
+                Err(e) => {
+                    // SAFETY: Linking failed: nothing holds a reference to a value kept while
+                    // it ran.
+                    unsafe { data.state.kept.drop_all() };
+                    return Err(e);
+                }
+            }
             Ok(0)
         })
     }

@@ -10,6 +10,7 @@ use super::{
         CfsAttrs,
         CfsBarSizes, //
     },
+    keep::Kept,
     poll::PollWork,
     BarNo, //
 };
@@ -314,6 +315,10 @@ pub(crate) struct FunctionState {
     pub(crate) cfs: Option<CfsBarSizes>,
     /// The function specific configfs attributes, if the driver has them.
     pub(crate) attrs: Option<CfsAttrs>,
+    /// The values kept until the function is unlinked, see [`Controller::keep`].
+    ///
+    /// [`Controller::keep`]: super::Controller::keep
+    pub(crate) kept: Kept,
 }
 
 impl FunctionState {
@@ -331,6 +336,7 @@ impl FunctionState {
             poll,
             cfs,
             attrs,
+            kept: Kept::new(),
         }
     }
 
