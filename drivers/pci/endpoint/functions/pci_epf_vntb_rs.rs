@@ -460,9 +460,9 @@ impl irq::Handler for DbHandler {
 enum Doorbells<'epc> {
     /// Interrupts: MSI or embedded doorbells.
     Irq {
-        // Declared before `irqs`: the BAR stops reaching the doorbells before they are freed.
-        bar: Option<BarSpace<'epc>>,
-        irqs: DoorbellIrqs<'epc, DbHandler>,
+        // Declared before `_irqs`: the BAR stops reaching the doorbells before they are freed.
+        _bar: Option<BarSpace<'epc>>,
+        _irqs: DoorbellIrqs<'epc, DbHandler>,
     },
     /// Memory in the doorbell BAR, scanned by the poll.
     Poll(BarSpace<'epc>),
@@ -891,7 +891,10 @@ fn irq_doorbells<'epc>(
     }
     regs.write_reg(DB_ENTRY_SIZE::zeroed());
 
-    Ok(Doorbells::Irq { bar, irqs })
+    Ok(Doorbells::Irq {
+        _bar: bar,
+        _irqs: irqs,
+    })
 }
 
 /// Sets up the host's doorbells as memory that the poll scans.

@@ -48,7 +48,7 @@ pub(crate) fn check_range(window: usize, pci_addr: u64, size: u64) -> Result<usi
 /// ```
 /// use kernel::pci::endpoint::{Controller, OutboundWindow};
 ///
-/// fn window(epc: &Controller<'_>, host: u64) -> Result<OutboundWindow<'_>> {
+/// fn window<'a>(epc: &Controller<'a>, host: u64) -> Result<OutboundWindow<'a>> {
 ///     let mut win = epc.alloc_outbound(0x10000)?;
 ///
 ///     // A range beyond the window is refused and leaves the window as it is.
