@@ -885,9 +885,9 @@ fn irq_doorbells<'epc>(
     };
 
     for i in 0..count {
-        regs.write(DB_DATA::try_at(i).ok_or(EINVAL)?, DB_DATA::from_raw(msgs[i].1));
+        regs.try_write(DB_DATA::try_at(i).ok_or(EINVAL)?, DB_DATA::from_raw(msgs[i].1))?;
         let off = u32::try_from(offsets[i]).map_err(|_| EINVAL)?;
-        regs.write(DB_OFFSET::try_at(i).ok_or(EINVAL)?, DB_OFFSET::from_raw(off));
+        regs.try_write(DB_OFFSET::try_at(i).ok_or(EINVAL)?, DB_OFFSET::from_raw(off))?;
     }
     regs.write_reg(DB_ENTRY_SIZE::zeroed());
 
@@ -911,8 +911,8 @@ fn polled_doorbells<'epc>(
 
     for i in 0..count {
         // CAST: `i < MAX_DB_COUNT`.
-        regs.write(DB_DATA::try_at(i).ok_or(EINVAL)?, DB_DATA::from_raw(i as u32 + 1));
-        regs.write(DB_OFFSET::try_at(i).ok_or(EINVAL)?, DB_OFFSET::zeroed());
+        regs.try_write(DB_DATA::try_at(i).ok_or(EINVAL)?, DB_DATA::from_raw(i as u32 + 1))?;
+        regs.try_write(DB_OFFSET::try_at(i).ok_or(EINVAL)?, DB_OFFSET::zeroed())?;
     }
     regs.write_reg(DB_ENTRY_SIZE::from_raw(4));
 
