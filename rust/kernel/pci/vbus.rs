@@ -30,7 +30,7 @@
 //! # Examples
 //!
 //! ```
-//! use kernel::{c_str, pci::{self, vbus}, prelude::*};
+//! use kernel::{pci::{self, vbus}, prelude::*};
 //!
 //! struct Vntb {
 //!     header: vbus::Type0Header,
@@ -47,7 +47,7 @@
 //!
 //! fn create(vid: u16, pid: u16, bus_number: u8) -> Result<vbus::Bus<Vntb>> {
 //!     let header = vbus::Type0Header::new(vid, pid, 0x068000, 0);
-//!     vbus::Bus::new(bus_number, Some(c_str!("pci_vntb_rs")), Vntb { header })
+//!     vbus::Bus::new(bus_number, Some(c"pci_vntb_rs"), Vntb { header })
 //! }
 //!
 //! // In the `pci::Driver` named `pci_vntb_rs`:
@@ -58,7 +58,9 @@
 //! ```
 
 use crate::{
-    bindings, device, pci,
+    bindings, device,
+    error::VTABLE_DEFAULT_ERROR,
+    pci,
     prelude::*,
     str::CStr,
     sync::aref::ARef, //
@@ -443,14 +445,14 @@ impl<T: Operations> Bus<T> {
         if !unsafe { bindings::pci_vbus_acpi_disabled() } {
             return Err(ENODEV);
         }
-        let data = KBox::pin_init(
+        let data = KBox::pin_init::<Error>(
             try_pin_init!(Sysdata {
                 type_id: TypeId::of::<T>(),
                 config_size: config_size::<T>(),
                 read: read_data::<T>,
                 write: write_data::<T>,
                 data <- data,
-            }? Error),
+            }),
             GFP_KERNEL,
         )?;
         let sysdata = core::ptr::from_ref::<Sysdata<T>>(&data).cast_mut().cast::<c_void>();
@@ -473,12 +475,12 @@ impl<T: Operations> Bus<T> {
                     let pdev = pdev.as_ptr();
                     // SAFETY: `pdev` is a valid device that `pci_get_slot()` took a reference
                     // on, not added to the driver core's matching yet (`pci_bus_add_devices()`
-                    // does that); `name` is a valid string of `name.len()` bytes.
+                    // does that); `name` is a valid string of `name.to_bytes().len()` bytes.
                     let ret = unsafe {
                         let ret = bindings::__device_set_driver_override(
                             &raw mut (*pdev).dev,
                             name.as_char_ptr(),
-                            name.len(),
+                            name.to_bytes().len(),
                         );
                         bindings::pci_dev_put(pdev);
                         ret
@@ -559,5 +561,167 @@ impl<T: Operations> Drop for Bus<T> {
             remove_root_bus(self.bus.as_ptr());
             bindings::pci_unlock_rescan_remove();
         }
+    }
+}
+
+#[cfg(CONFIG_RUST_PCI_VBUS_KUNIT_TEST)]
+#[macros::kunit_tests(rust_pci_vbus)]
+mod tests {
+    use super::*;
+    use crate::sync::atomic::{
+        Atomic,
+        Relaxed, //
+    };
+
+    /// A 64-byte space with a writable interrupt line, counting the accesses that reach it.
+    struct Space {
+        header: Type0Header,
+        line: Atomic<u32>,
+        reads: Atomic<u32>,
+    }
+
+    #[vtable]
+    impl Operations for Space {
+        const CONFIG_SIZE: usize = Type0Header::SIZE;
+
+        fn read(&self, access: Access) -> u32 {
+            self.reads.fetch_add(1, Relaxed);
+            if access.offset() == 0x3c && access.size() == AccessSize::U8 {
+                return self.line.load(Relaxed);
+            }
+            self.header.read(access)
+        }
+
+        fn write(&self, access: Access, value: u32) {
+            if access.offset() == 0x3c && access.size() == AccessSize::U8 {
+                self.line.store(value, Relaxed);
+            }
+        }
+    }
+
+    fn space(vendor: u16, device: u16) -> Space {
+        Space {
+            header: Type0Header::new(vendor, device, 0xff0000, 1),
+            line: Atomic::new(0),
+            reads: Atomic::new(0),
+        }
+    }
+
+    const BUSNR: u8 = 0xe0;
+
+    fn read32(bus: &Bus<Space>, devfn: u32, offset: i32) -> (i32, u32) {
+        let mut v = 0u32;
+        // SAFETY: `bus.bus` is a valid bus; `v` is a `u32` to fill.
+        let ret = unsafe {
+            bindings::pci_bus_read_config_dword(bus.bus.as_ptr(), devfn, offset, &mut v)
+        };
+        (ret, v)
+    }
+
+    fn bus_exists(domain: i32, number: u8) -> bool {
+        // SAFETY: `pci_find_bus()` only looks the bus up.
+        !unsafe { bindings::pci_find_bus(domain, number.into()) }.is_null()
+    }
+
+    #[test]
+    fn scanned_device() -> Result {
+        let bus = Bus::new(BUSNR, None, space(0x1b36, 0x00fe))?;
+        assert_eq!(bus.number(), BUSNR);
+        assert!(bus_exists(bus.domain(), BUSNR));
+        let pdev = bus.device().ok_or(ENODEV)?;
+        assert_eq!(u32::from(pdev.vendor_id().as_raw()), 0x1b36);
+        assert_eq!(pdev.device_id(), 0x00fe);
+        assert_eq!(pdev.revision_id(), 1);
+        assert_eq!(pdev.pci_class().as_raw(), 0xff0000);
+        // The scan probed the other functions of the slot and found none.
+        // SAFETY: `bus.bus` is a valid bus.
+        let other = unsafe { bindings::pci_get_slot(bus.bus.as_ptr(), 1) };
+        assert!(other.is_null());
+        Ok(())
+    }
+
+    #[test]
+    fn bounded_accesses() -> Result {
+        let bus = Bus::new(BUSNR, None, space(0x1b36, 0x00fe))?;
+        assert_eq!(read32(&bus, 0, 0), (0, 0x00fe_1b36));
+        let before = bus.data().reads.load(Relaxed);
+        // Past the 64-byte space: all ones and an error, the data is not asked.
+        assert_eq!(
+            read32(&bus, 0, 0x100),
+            (bindings::PCIBIOS_BAD_REGISTER_NUMBER as i32, !0)
+        );
+        assert_eq!(
+            read32(&bus, 0, 0x40),
+            (bindings::PCIBIOS_BAD_REGISTER_NUMBER as i32, !0)
+        );
+        // Another devfn.
+        assert_eq!(
+            read32(&bus, 8, 0),
+            (bindings::PCIBIOS_DEVICE_NOT_FOUND as i32, !0)
+        );
+        assert_eq!(bus.data().reads.load(Relaxed), before);
+        // A write within the space reaches the data.
+        // SAFETY: `bus.bus` is a valid bus.
+        let ret = unsafe { bindings::pci_bus_write_config_byte(bus.bus.as_ptr(), 0, 0x3c, 0x5a) };
+        assert_eq!(ret, 0);
+        assert_eq!(bus.data().line.load(Relaxed), 0x5a);
+        // SAFETY: `bus.bus` is a valid bus.
+        let ret = unsafe { bindings::pci_bus_write_config_byte(bus.bus.as_ptr(), 0, 0x40, 1) };
+        assert_eq!(ret, bindings::PCIBIOS_BAD_REGISTER_NUMBER as i32);
+        Ok(())
+    }
+
+    #[test]
+    fn relink_same_number() -> Result {
+        let bus = Bus::new(BUSNR, None, space(0x1b36, 0x00fe))?;
+        let domain = bus.domain();
+        drop(bus);
+        assert!(!bus_exists(domain, BUSNR));
+        let bus = Bus::new(BUSNR, None, space(0x1b36, 0x00fd))?;
+        assert!(bus_exists(bus.domain(), BUSNR));
+        assert_eq!(bus.device().ok_or(ENODEV)?.device_id(), 0x00fd);
+        Ok(())
+    }
+
+    #[test]
+    fn two_buses_at_once() -> Result {
+        let a = Bus::new(BUSNR, None, space(0x1b36, 0x00fe))?;
+        let b = Bus::new(BUSNR, None, space(0x1b36, 0x00fd))?;
+        assert_ne!(a.domain(), b.domain());
+        assert_eq!(a.device().ok_or(ENODEV)?.device_id(), 0x00fe);
+        assert_eq!(b.device().ok_or(ENODEV)?.device_id(), 0x00fd);
+        let domain_a = a.domain();
+        drop(a);
+        assert!(!bus_exists(domain_a, BUSNR));
+        assert!(bus_exists(b.domain(), BUSNR));
+        assert_eq!(read32(&b, 0, 0), (0, 0x00fd_1b36));
+        Ok(())
+    }
+
+    #[test]
+    fn driver_override() -> Result {
+        let bus = Bus::new(BUSNR, Some(c"rust_vbus_test"), space(0x1b36, 0x00fe))?;
+        let pdev = bus.device().ok_or(ENODEV)?;
+        // SAFETY: `pdev` is a valid device; its override is read under its lock.
+        let matches = unsafe {
+            let dev = &raw mut (*pdev.as_raw()).dev;
+            let lock = &raw mut (*dev).driver_override.lock;
+            bindings::spin_lock(lock);
+            let name = (*dev).driver_override.name;
+            let matches = !name.is_null() && CStr::from_char_ptr(name) == c"rust_vbus_test";
+            bindings::spin_unlock(lock);
+            matches
+        };
+        assert!(matches);
+        Ok(())
+    }
+
+    #[test]
+    fn hundred_cycles() -> Result {
+        for i in 0..100u16 {
+            let bus = Bus::new(BUSNR, None, space(0x1b36, i))?;
+            assert_eq!(bus.device().ok_or(ENODEV)?.device_id(), i);
+        }
+        Ok(())
     }
 }
