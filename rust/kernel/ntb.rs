@@ -1361,6 +1361,9 @@ mod tests {
         assert!(same_name);
         // A stock client (ntb_pingpong, ntb_tool, ...) probed it through the operations.
         assert!(reg.has_client());
+        // SAFETY: A client is bound and stays so (nothing unbinds it concurrently).
+        let client = unsafe { CStr::from_char_ptr((*(*dev.as_raw()).driver).name) };
+        dev_info!(dev, "bound by {}\n", client.to_str().unwrap_or("?"));
         assert!(seen.link_is_up.load(Relaxed) > 0);
         drop(reg);
         assert_eq!(seen.dropped.load(Relaxed), 1);

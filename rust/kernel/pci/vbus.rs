@@ -568,9 +568,12 @@ impl<T: Operations> Drop for Bus<T> {
 #[macros::kunit_tests(rust_pci_vbus)]
 mod tests {
     use super::*;
-    use crate::sync::atomic::{
-        Atomic,
-        Relaxed, //
+    use crate::sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
     };
 
     /// A 64-byte space with a writable interrupt line, counting the accesses that reach it.
@@ -713,6 +716,123 @@ mod tests {
             matches
         };
         assert!(matches);
+        Ok(())
+    }
+
+    /// What the test's PCI driver did with a bus.
+    struct Log {
+        probed: Atomic<u32>,
+        unbound: Atomic<u32>,
+    }
+
+    /// The configuration space of a bus that the test's PCI driver binds.
+    struct Bound {
+        header: Type0Header,
+        log: Arc<Log>,
+    }
+
+    #[vtable]
+    impl Operations for Bound {
+        const CONFIG_SIZE: usize = Type0Header::SIZE;
+
+        fn read(&self, access: Access) -> u32 {
+            self.header.read(access)
+        }
+    }
+
+    fn bound(device: u16) -> Result<(Bound, Arc<Log>)> {
+        let log = Arc::new(
+            Log {
+                probed: Atomic::new(0),
+                unbound: Atomic::new(0),
+            },
+            GFP_KERNEL,
+        )?;
+        let space = Bound {
+            header: Type0Header::new(0x1b36, device, 0xff0000, 0),
+            log: log.clone(),
+        };
+        Ok((space, log))
+    }
+
+    const DRIVER: &CStr = c"rust_vbus_test";
+
+    struct TestDriver;
+
+    struct TestData<'bound> {
+        bus: &'bound Bound,
+    }
+
+    impl Drop for TestData<'_> {
+        fn drop(&mut self) {
+            // The bus's data is alive: a bus unbinds its device before its data goes.
+            self.bus.log.unbound.fetch_add(1, Relaxed);
+        }
+    }
+
+    const TEST_TABLE: crate::device_id::IdArray<pci::DeviceId, (), 1> =
+        crate::device_id::IdArray::new([(pci::DeviceId::driver_override_any(), ())]);
+
+    impl pci::Driver for TestDriver {
+        type IdInfo = ();
+        type Data<'bound> = TestData<'bound>;
+        const ID_TABLE: pci::IdTable<Self::IdInfo> = &TEST_TABLE;
+
+        fn probe<'bound>(
+            pdev: &'bound pci::Device<device::Core<'_>>,
+            _id_info: &'bound Self::IdInfo,
+        ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+            let bus = Bus::<Bound>::data_of(pdev).ok_or(ENODEV)?;
+            bus.log.probed.fetch_add(1, Relaxed);
+            Ok(TestData { bus })
+        }
+    }
+
+    // SAFETY: The test is built in: there is no module.
+    static THIS_MODULE: crate::ThisModule =
+        unsafe { crate::ThisModule::from_ptr(core::ptr::null_mut()) };
+
+    fn has_driver(pdev: &pci::Device) -> bool {
+        // SAFETY: `pdev` is a valid device; `driver` is read as a snapshot.
+        !unsafe { (*pdev.as_raw()).dev.driver }.is_null()
+    }
+
+    #[test]
+    fn bound_by_override() -> Result {
+        let driver = KBox::pin_init(
+            crate::driver::Registration::<pci::Adapter<TestDriver>>::new(DRIVER, &THIS_MODULE),
+            GFP_KERNEL,
+        )?;
+        // Two buses at once: each device is bound, each probe finds the data of its own bus.
+        let (space_a, log_a) = bound(0x00fe)?;
+        let (space_b, log_b) = bound(0x00fd)?;
+        let a = Bus::new(BUSNR, Some(DRIVER), space_a)?;
+        let b = Bus::new(BUSNR, Some(DRIVER), space_b)?;
+        assert_eq!(log_a.probed.load(Relaxed), 1);
+        assert_eq!(log_b.probed.load(Relaxed), 1);
+        let pdev = a.device().ok_or(ENODEV)?;
+        assert!(has_driver(&pdev));
+        // Without the override, the driver's table matches nothing.
+        let (space_c, log_c) = bound(0x00fc)?;
+        let c = Bus::new(BUSNR, None, space_c)?;
+        assert_eq!(log_c.probed.load(Relaxed), 0);
+        let pdev = c.device().ok_or(ENODEV)?;
+        assert!(!has_driver(&pdev));
+        // Overridden to the driver but with data of another type: the probe refuses it.
+        let d = Bus::new(BUSNR, Some(DRIVER), space(0x1b36, 0x00fb))?;
+        let pdev = d.device().ok_or(ENODEV)?;
+        assert!(!has_driver(&pdev));
+        // Dropping a bus unbinds its device (while its data is alive), not the others.
+        drop(a);
+        assert_eq!(log_a.unbound.load(Relaxed), 1);
+        assert_eq!(log_b.unbound.load(Relaxed), 0);
+        // Unregistering the driver unbinds the device of `b`.
+        drop(driver);
+        assert_eq!(log_b.unbound.load(Relaxed), 1);
+        let pdev = b.device().ok_or(ENODEV)?;
+        assert!(!has_driver(&pdev));
+        drop((b, c, d));
+        assert_eq!(log_c.unbound.load(Relaxed), 0);
         Ok(())
     }
 
