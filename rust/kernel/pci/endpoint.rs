@@ -32,6 +32,8 @@ pub mod doorbell;
 mod driver;
 mod function;
 mod keep;
+#[cfg(CONFIG_NTB)]
+mod ntb;
 mod outbound;
 pub mod poll;
 

@@ -52,16 +52,20 @@
 use kernel::{
     dev_err_ratelimited,
     device::Core,
+    dma::DmaAddress,
     io::{
         register,
         register::Array,
-        Io, //
+        Io,
+        ResourceSize, //
     },
     irq::{
         self,
         IrqReturn, //
     },
+    ntb,
     pci::{
+        self,
         endpoint::{
             self,
             doorbell::{
@@ -83,6 +87,7 @@ use kernel::{
             OutboundWindow,
             PollNext, //
         },
+        vbus,
         IrqType, //
     },
     prelude::*,
@@ -422,10 +427,10 @@ fn atomic_andnot(atomic: &Atomic<u64>, bits: u64) {
 struct Shared {
     /// The doorbell bits rung by the host and not cleared by the endpoint client (`db_read`).
     db: Atomic<u64>,
-    /// The bits rung since the poll last reported doorbell events.
-    fresh: Atomic<u64>,
     /// Doorbells to the host, raised from the poll (`peer_db_set` may be atomic).
     peer: DeferredIrqs,
+    /// The events of the endpoint-side NTB device (nothing happens before it is registered).
+    events: ntb::Events,
 }
 
 impl Shared {
@@ -435,7 +440,12 @@ impl Shared {
             return;
         }
         atomic_or(&self.db, bits);
-        atomic_or(&self.fresh, bits);
+
+        let mut rest = bits;
+        while rest != 0 {
+            self.events.db_event(rest.trailing_zeros());
+            rest &= rest - 1;
+        }
     }
 }
 
@@ -443,15 +453,11 @@ impl Shared {
 struct DbHandler {
     bits: u64,
     shared: Arc<Shared>,
-    waker: endpoint::PollWaker,
 }
 
 impl irq::Handler for DbHandler {
     fn handle(&self, _dev: &kernel::device::Device<kernel::device::Bound>) -> IrqReturn {
-        if self.bits != 0 {
-            self.shared.ring(self.bits);
-            self.waker.wake();
-        }
+        self.shared.ring(self.bits);
         IrqReturn::Handled
     }
 }
@@ -529,16 +535,7 @@ impl<'epc> Vntb<'epc> {
         if let Ok(regs) = self.regs() {
             regs.write_reg(LINK_STATUS::zeroed().with_up(up));
         }
-        // TODO: ntb_link_event() on the endpoint-side NTB device.
-    }
-
-    /// Reports the doorbells rung since the last call to the endpoint client.
-    fn report_doorbells(&self) {
-        let fresh = self.shared.fresh.xchg(0, Full);
-        if fresh == 0 {
-            return;
-        }
-        // TODO: ntb_db_event() for each bit of `fresh` on the endpoint-side NTB device.
+        self.shared.events.link_event();
     }
 
     /// Handles CONFIGURE_MW: maps the host memory of window `idx` into its outbound window.
@@ -640,9 +637,8 @@ impl<'epc> Vntb<'epc> {
 
 }
 
-/// The NTB operations of the endpoint-side client. Every index is checked.
-// Until the endpoint-side NTB device is registered, nothing calls them.
-#[allow(dead_code)]
+/// The NTB operations of the endpoint-side client. Every index is checked, here as well as by
+/// the NTB abstraction.
 impl<'epc> Vntb<'epc> {
 
     fn mw_count(&self) -> usize {
@@ -737,12 +733,12 @@ impl<'epc> Vntb<'epc> {
     }
 
     /// Returns the local address and size of the outbound window of window `idx`.
-    fn peer_mw_get_addr(&self, idx: usize) -> Result<(u64, u64)> {
+    fn peer_mw_get_addr(&self, idx: usize) -> Result<(kernel::io::PhysAddr, u64)> {
         let mws = self.mws.lock();
         let mw = mws.get(idx).ok_or(EINVAL)?;
 
-        // CAST: `usize` fits in `u64`; `PhysAddr` is at most 64 bits.
-        Ok((mw.outbound.phys_addr() as u64, mw.outbound.size() as u64))
+        // CAST: `usize` fits in `u64`.
+        Ok((mw.outbound.phys_addr(), mw.outbound.size() as u64))
     }
 
     fn link_is_up(&self) -> bool {
@@ -751,17 +747,23 @@ impl<'epc> Vntb<'epc> {
 }
 
 /// The state of a function linked to a controller.
+///
+/// The endpoint core keeps the NTB device, with the [`Vntb`] state its operations use, until
+/// the function is unlinked, and drops it after the binding: the doorbell interrupts are freed
+/// first, then the NTB device is unregistered, then the state and the virtual bus go.
 struct VntbBinding<'epc> {
-    // Declared first: the NTB operations stop before the resources go.
-    vntb: Vntb<'epc>,
+    ntb: &'epc ntb::Registration<VntbNtb<'epc>>,
     doorbells: Doorbells<'epc>,
 }
 
 impl<'epc> VntbBinding<'epc> {
-    /// One run of the poll: polled doorbells, doorbell events, the host's command and the
-    /// doorbells to the host.
+    fn vntb(&self) -> &Vntb<'epc> {
+        &self.ntb.data().vntb
+    }
+
+    /// One run of the poll: polled doorbells, the host's command and the doorbells to the host.
     fn poll(&self) {
-        let v = &self.vntb;
+        let v = self.vntb();
 
         if let Doorbells::Poll(slots) = &self.doorbells {
             for slot in DB_START..v.cfg.db_count {
@@ -774,7 +776,6 @@ impl<'epc> VntbBinding<'epc> {
             }
         }
 
-        v.report_doorbells();
         v.handle_command();
         v.raise_peer_doorbells();
     }
@@ -782,7 +783,7 @@ impl<'epc> VntbBinding<'epc> {
     /// Tells the host that the link is down: clears the link status and raises the link
     /// vector, so that the host's clients stop sending commands.
     fn link_down(&self) {
-        let v = &self.vntb;
+        let v = self.vntb();
         let was_up = v.link_up.load(Relaxed);
 
         v.set_link(false);
@@ -828,7 +829,6 @@ fn irq_doorbells<'epc>(
         return Err(EINVAL);
     }
 
-    let waker = epc.poll_waker()?;
     let irqs = dbs.into_irqs(
         irq::Flags::TRIGGER_NONE,
         c"pci_epf_vntb_rs_db",
@@ -836,7 +836,6 @@ fn irq_doorbells<'epc>(
             Some(DbHandler {
                 bits: bits[i],
                 shared: shared.clone(),
-                waker: waker.clone(),
             })
         },
     )?;
@@ -969,11 +968,12 @@ fn link<'epc>(epc: Controller<'epc>) -> Result<VntbBinding<'epc>> {
         })?;
     }
 
+    let events = ntb::Events::new(GFP_KERNEL)?;
     let shared = Arc::new(
         Shared {
             db: Atomic::new(0),
-            fresh: Atomic::new(0),
             peer: DeferredIrqs::new(epc.poll_waker()?),
+            events: events.clone(),
         },
         GFP_KERNEL,
     )?;
@@ -1013,9 +1013,30 @@ fn link<'epc>(epc: Controller<'epc>) -> Result<VntbBinding<'epc>> {
         })?;
     }
 
+    // The virtual bus and device the endpoint-side NTB device is registered on, with C's
+    // configuration space (class 0xffffff, revision 0xff) and the configured IDs.
+    let bus = vbus::Bus::new(
+        vntb.cfg.vbus_number,
+        Some(VNTB_PCI_DRIVER),
+        VirtualConfig {
+            header: vbus::Type0Header::new(vntb.cfg.vntb_vid, vntb.cfg.vntb_pid, 0xff_ffff, 0xff),
+        },
+    )
+    .inspect_err(|e| dev_err!(dev, "create pci bus failed: {:?}\n", e))?;
+    let pdev = bus.device().ok_or(ENODEV)?;
+
+    let ntb = epc
+        .register_ntb(
+            &pdev,
+            ntb::Topology::None,
+            events,
+            VntbNtb { vntb, _bus: bus },
+        )
+        .inspect_err(|e| dev_err!(dev, "Failed to register NTB device: {:?}\n", e))?;
+
     epc.schedule_poll(0)?;
 
-    Ok(VntbBinding { vntb, doorbells })
+    Ok(VntbBinding { ntb, doorbells })
 }
 
 struct PciEpfVntbRs;
@@ -1057,7 +1078,7 @@ impl endpoint::Driver for PciEpfVntbRs {
         _ctx: &Context<'epc, Self>,
         binding: Pin<&mut Self::Binding<'epc>>,
     ) -> Result {
-        binding.vntb.set_link(false);
+        binding.vntb().set_link(false);
         Ok(())
     }
 
@@ -1067,8 +1088,188 @@ impl endpoint::Driver for PciEpfVntbRs {
     }
 }
 
-kernel::module_pci_epf_driver! {
-    type: PciEpfVntbRs,
+
+/// The name of the PCI driver of the virtual device, which the bus sets as its override.
+const VNTB_PCI_DRIVER: &CStr = c"pci_vntb_rs";
+
+/// The configuration space of the virtual PCI device the NTB device is registered on: the
+/// configured IDs, class 0xffffff and revision 0xff like C's, read through bounded accesses.
+struct VirtualConfig {
+    header: vbus::Type0Header,
+}
+
+#[vtable]
+impl vbus::Operations for VirtualConfig {
+    const CONFIG_SIZE: usize = vbus::Type0Header::SIZE;
+
+    fn read(&self, access: vbus::Access) -> u32 {
+        self.header.read(access)
+    }
+}
+
+/// The endpoint-side NTB device: the function's state and the virtual bus it sits on.
+struct VntbNtb<'epc> {
+    vntb: Vntb<'epc>,
+    // Declared last: the bus and its device go after the NTB device and the BARs.
+    _bus: vbus::Bus<VirtualConfig>,
+}
+
+/// The speed and width reported with the link, as C reports none (the NTB core's defaults).
+const LINK: ntb::Link = ntb::Link::Up {
+    speed: ntb::Speed::None,
+    width: ntb::Width::None,
+};
+
+#[vtable]
+impl<'epc> ntb::Operations for VntbNtb<'epc> {
+    fn link_is_up(&self) -> ntb::Link {
+        if self.vntb.link_is_up() {
+            LINK
+        } else {
+            ntb::Link::Down
+        }
+    }
+
+    fn link_enable(&self, _speed: ntb::Speed, _width: ntb::Width) -> Result {
+        Ok(())
+    }
+
+    fn link_disable(&self) -> Result {
+        Ok(())
+    }
+
+    fn mw_count(&self) -> u32 {
+        // CAST: At most `MAX_MW`.
+        self.vntb.mw_count() as u32
+    }
+
+    fn mw_get_align(&self, widx: ntb::MwIndex) -> Result<ntb::MwAlign> {
+        let (addr_align, size_align, size_max) = self.vntb.mw_get_align(widx.get())?;
+        Ok(ntb::MwAlign {
+            addr_align,
+            size_align,
+            size_max,
+        })
+    }
+
+    fn mw_set_trans(&self, widx: ntb::MwIndex, addr: DmaAddress, size: ResourceSize) -> Result {
+        self.vntb.mw_set_trans(widx.get(), u64::from(addr), u64::from(size))
+    }
+
+    fn mw_clear_trans(&self, widx: ntb::MwIndex) -> Result {
+        self.vntb.mw_clear_trans(widx.get())
+    }
+
+    fn peer_mw_count(&self) -> u32 {
+        self.mw_count()
+    }
+
+    fn peer_mw_get_addr(&self, widx: ntb::MwIndex) -> Result<ntb::PeerMw> {
+        let (base, size) = self.vntb.peer_mw_get_addr(widx.get())?;
+        Ok(ntb::PeerMw { base, size })
+    }
+
+    fn db_valid_mask(&self) -> u64 {
+        self.vntb.db_valid_mask()
+    }
+
+    fn db_vector_count(&self) -> u32 {
+        self.vntb.db_vector_count()
+    }
+
+    fn db_vector_mask(&self, vector: ntb::DbVector) -> u64 {
+        self.vntb.db_vector_mask(vector.as_u32())
+    }
+
+    fn db_read(&self) -> u64 {
+        self.vntb.db_read()
+    }
+
+    fn db_clear(&self, bits: u64) -> Result {
+        self.vntb.db_clear(bits)
+    }
+
+    fn db_set_mask(&self, _bits: u64) -> Result {
+        Ok(())
+    }
+
+    fn db_clear_mask(&self, _bits: u64) -> Result {
+        Ok(())
+    }
+
+    fn peer_db_set(&self, bits: u64) -> Result {
+        self.vntb.peer_db_set(bits)
+    }
+
+    fn spad_count(&self) -> u32 {
+        self.vntb.spad_count()
+    }
+
+    fn spad_read(&self, sidx: ntb::SpadIndex) -> u32 {
+        self.vntb.spad_read(sidx.as_u32()).unwrap_or(0)
+    }
+
+    fn spad_write(&self, sidx: ntb::SpadIndex, val: u32) -> Result {
+        self.vntb.spad_write(sidx.as_u32(), val)
+    }
+
+    fn peer_spad_read(&self, sidx: ntb::SpadIndex) -> u32 {
+        self.vntb.peer_spad_read(sidx.as_u32()).unwrap_or(0)
+    }
+
+    fn peer_spad_write(&self, sidx: ntb::SpadIndex, val: u32) -> Result {
+        self.vntb.peer_spad_write(sidx.as_u32(), val)
+    }
+
+    fn get_dma_dev(&self) -> &kernel::device::Device {
+        self.vntb.epc.parent()
+    }
+}
+
+/// The PCI driver of the virtual device: it only claims the device, the endpoint function
+/// registers the NTB device on it.
+struct VntbPci;
+
+kernel::pci_device_table!(
+    PCI_TABLE,
+    MODULE_PCI_TABLE,
+    <VntbPci as pci::Driver>::IdInfo,
+    [(pci::DeviceId::driver_override_any(), ())]
+);
+
+impl pci::Driver for VntbPci {
+    type IdInfo = ();
+    type Data<'bound> = ();
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
+    fn probe<'bound>(
+        _dev: &'bound pci::Device<Core<'_>>,
+        _id_info: &'bound Self::IdInfo,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        Ok(())
+    }
+}
+
+/// The module: the endpoint function driver and the PCI driver of its virtual devices.
+#[pin_data]
+struct VntbModule {
+    #[pin]
+    _epf: kernel::driver::Registration<endpoint::Adapter<PciEpfVntbRs>>,
+    #[pin]
+    _pci: kernel::driver::Registration<pci::Adapter<VntbPci>>,
+}
+
+impl kernel::InPlaceModule for VntbModule {
+    fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _pci <- kernel::driver::Registration::new(VNTB_PCI_DRIVER, module),
+            _epf <- kernel::driver::Registration::new(c"pci_epf_vntb_rs", module),
+        })
+    }
+}
+
+module! {
+    type: VntbModule,
     name: "pci_epf_vntb_rs",
     authors: ["Rust for Linux"],
     description: "Rust PCI endpoint virtual NTB function",
