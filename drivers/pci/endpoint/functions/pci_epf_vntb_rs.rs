@@ -541,10 +541,10 @@ impl<'epc> Vntb<'epc> {
     /// Handles CONFIGURE_MW: maps the host memory of window `idx` into its outbound window.
     fn configure_mw(&self, idx: u32) -> Result {
         let regs = self.regs()?;
-        let addr =
-            u64::from(regs.read(ADDR_LO).into_raw()) | (u64::from(regs.read(ADDR_HI).into_raw()) << 32);
-        let size =
-            u64::from(regs.read(SIZE_LO).into_raw()) | (u64::from(regs.read(SIZE_HI).into_raw()) << 32);
+        let addr = u64::from(regs.read(ADDR_LO).into_raw())
+            | (u64::from(regs.read(ADDR_HI).into_raw()) << 32);
+        let size = u64::from(regs.read(SIZE_LO).into_raw())
+            | (u64::from(regs.read(SIZE_HI).into_raw()) << 32);
 
         let mut mws = self.mws.lock();
         let mw = usize::try_from(idx)
@@ -620,27 +620,34 @@ impl<'epc> Vntb<'epc> {
             );
         }
 
-        let status = if result.is_ok() { STATUS_OK } else { STATUS_ERROR };
+        let status = if result.is_ok() {
+            STATUS_OK
+        } else {
+            STATUS_ERROR
+        };
         regs.write_reg(COMMAND_STATUS::from_raw(status));
     }
 
     /// Raises the doorbells the endpoint client rang on the host.
     fn raise_peer_doorbells(&self) {
-        if let Err(e) = self
-            .shared
-            .peer
-            .run(&self.epc, IrqType::Msi, DB_FIRST_VECTOR, PEER_DB_BUDGET)
+        if let Err(e) =
+            self.shared
+                .peer
+                .run(&self.epc, IrqType::Msi, DB_FIRST_VECTOR, PEER_DB_BUDGET)
         {
-            dev_err_ratelimited!(self.log, self.dev(), "Failed to raise doorbell IRQ: {:?}\n", e);
+            dev_err_ratelimited!(
+                self.log,
+                self.dev(),
+                "Failed to raise doorbell IRQ: {:?}\n",
+                e
+            );
         }
     }
-
 }
 
 /// The NTB operations of the endpoint-side client. Every index is checked, here as well as by
 /// the NTB abstraction.
 impl<'epc> Vntb<'epc> {
-
     fn mw_count(&self) -> usize {
         self.cfg.num_mws
     }
@@ -829,16 +836,12 @@ fn irq_doorbells<'epc>(
         return Err(EINVAL);
     }
 
-    let irqs = dbs.into_irqs(
-        irq::Flags::TRIGGER_NONE,
-        c"pci_epf_vntb_rs_db",
-        |i, _| {
-            Some(DbHandler {
-                bits: bits[i],
-                shared: shared.clone(),
-            })
-        },
-    )?;
+    let irqs = dbs.into_irqs(irq::Flags::TRIGGER_NONE, c"pci_epf_vntb_rs_db", |i, _| {
+        Some(DbHandler {
+            bits: bits[i],
+            shared: shared.clone(),
+        })
+    })?;
 
     let mut msgs = [(0u64, 0u32); MAX_DB_COUNT as usize];
     for (i, m) in msgs[..count].iter_mut().enumerate() {
@@ -849,7 +852,9 @@ fn irq_doorbells<'epc>(
     let mut offsets = [0u64; MAX_DB_COUNT as usize];
     let bar = if exposed != 0 {
         for (i, off) in offsets[..count].iter_mut().enumerate() {
-            if let Some(DoorbellTarget::Exposed { offset, .. }) = irqs.doorbells().get(i).map(|m| m.target()) {
+            if let Some(DoorbellTarget::Exposed { offset, .. }) =
+                irqs.doorbells().get(i).map(|m| m.target())
+            {
                 *off = offset;
             }
         }
@@ -884,9 +889,15 @@ fn irq_doorbells<'epc>(
     };
 
     for i in 0..count {
-        regs.try_write(DB_DATA::try_at(i).ok_or(EINVAL)?, DB_DATA::from_raw(msgs[i].1))?;
+        regs.try_write(
+            DB_DATA::try_at(i).ok_or(EINVAL)?,
+            DB_DATA::from_raw(msgs[i].1),
+        )?;
         let off = u32::try_from(offsets[i]).map_err(|_| EINVAL)?;
-        regs.try_write(DB_OFFSET::try_at(i).ok_or(EINVAL)?, DB_OFFSET::from_raw(off))?;
+        regs.try_write(
+            DB_OFFSET::try_at(i).ok_or(EINVAL)?,
+            DB_OFFSET::from_raw(off),
+        )?;
     }
     regs.write_reg(DB_ENTRY_SIZE::zeroed());
 
@@ -910,7 +921,10 @@ fn polled_doorbells<'epc>(
 
     for i in 0..count {
         // CAST: `i < MAX_DB_COUNT`.
-        regs.try_write(DB_DATA::try_at(i).ok_or(EINVAL)?, DB_DATA::from_raw(i as u32 + 1))?;
+        regs.try_write(
+            DB_DATA::try_at(i).ok_or(EINVAL)?,
+            DB_DATA::from_raw(i as u32 + 1),
+        )?;
         regs.try_write(DB_OFFSET::try_at(i).ok_or(EINVAL)?, DB_OFFSET::zeroed())?;
     }
     regs.write_reg(DB_ENTRY_SIZE::from_raw(4));
@@ -932,7 +946,10 @@ fn memory_windows<'epc>(epc: &Controller<'epc>, cfg: &Config) -> Result<KVec<Mw<
         })?;
         // The host may reach the whole BAR: the endpoint may write all of it.
         let outbound = epc.alloc_outbound(inbound.size()).inspect_err(|_| {
-            dev_err!(epc.function().as_ref(), "Failed to allocate source address\n");
+            dev_err!(
+                epc.function().as_ref(),
+                "Failed to allocate source address\n"
+            );
         })?;
 
         mws.push(Mw { inbound, outbound }, GFP_KERNEL)?;
@@ -1088,7 +1105,6 @@ impl endpoint::Driver for PciEpfVntbRs {
     }
 }
 
-
 /// The name of the PCI driver of the virtual device, which the bus sets as its override.
 const VNTB_PCI_DRIVER: &CStr = c"pci_vntb_rs";
 
@@ -1153,7 +1169,8 @@ impl<'epc> ntb::Operations for VntbNtb<'epc> {
     }
 
     fn mw_set_trans(&self, widx: ntb::MwIndex, addr: DmaAddress, size: ResourceSize) -> Result {
-        self.vntb.mw_set_trans(widx.get(), u64::from(addr), u64::from(size))
+        self.vntb
+            .mw_set_trans(widx.get(), u64::from(addr), u64::from(size))
     }
 
     fn mw_clear_trans(&self, widx: ntb::MwIndex) -> Result {
@@ -1307,7 +1324,10 @@ mod tests {
     fn bars_of_a_64bit_controller_like_imx8() -> Result {
         // BAR0, 2, 4 free (64-bit BARs take two numbers).
         let (bars, n) = assign_bars([None; ROLES], 1, free(&[0, 2, 4]))?;
-        assert_eq!((bars[ROLE_CTRL], bars[ROLE_DB], bars[ROLE_MW1]), (bar(0), bar(2), bar(4)));
+        assert_eq!(
+            (bars[ROLE_CTRL], bars[ROLE_DB], bars[ROLE_MW1]),
+            (bar(0), bar(2), bar(4))
+        );
         assert_eq!(n, 1);
         Ok(())
     }
@@ -1334,7 +1354,10 @@ mod tests {
         assert_eq!(bars[ROLE_MW1 + 2], None);
 
         // The mandatory ones fail the link.
-        assert_eq!(assign_bars([None; ROLES], 1, free(&[0, 2])).err(), Some(ENOENT));
+        assert_eq!(
+            assign_bars([None; ROLES], 1, free(&[0, 2])).err(),
+            Some(ENOENT)
+        );
         Ok(())
     }
 
@@ -1345,7 +1368,10 @@ mod tests {
         wanted[ROLE_DB] = bar(4);
         wanted[ROLE_MW1] = bar(2);
         let (bars, _) = assign_bars(wanted, 1, free(&[0, 2, 4]))?;
-        assert_eq!((bars[ROLE_CTRL], bars[ROLE_DB], bars[ROLE_MW1]), (bar(0), bar(4), bar(2)));
+        assert_eq!(
+            (bars[ROLE_CTRL], bars[ROLE_DB], bars[ROLE_MW1]),
+            (bar(0), bar(4), bar(2))
+        );
 
         // Two roles on one BAR are refused.
         wanted[ROLE_CTRL] = bar(2);

@@ -577,7 +577,11 @@ impl CfsAttrs {
             return Err(ERANGE);
         }
 
-        format_value(self.table[index].kind, self.values[index].load(Relaxed), page)
+        format_value(
+            self.table[index].kind,
+            self.values[index].load(Relaxed),
+            page,
+        )
     }
 
     /// Parses `page` like C, with the `kstrto*()` function of the attribute's kind.
@@ -776,8 +780,14 @@ mod tests {
         }
 
         // `vntb_pid`: the `u32` is truncated into a `u16`, as in C.
-        assert_eq!(validate(CfsKind::U16, Parsed::Unsigned(0x1_080a)), Ok(0x080a));
-        assert_eq!(validate(CfsKind::U64, Parsed::Unsigned(u64::MAX)), Ok(u64::MAX));
+        assert_eq!(
+            validate(CfsKind::U16, Parsed::Unsigned(0x1_080a)),
+            Ok(0x080a)
+        );
+        assert_eq!(
+            validate(CfsKind::U64, Parsed::Unsigned(u64::MAX)),
+            Ok(u64::MAX)
+        );
 
         // BAR numbers: -1 (none) to 5.
         assert_eq!(validate(CfsKind::Bar, Parsed::Signed(-1)), Ok(u64::MAX));
@@ -794,7 +804,10 @@ mod tests {
     #[test]
     fn attr_values_are_shown_like_c() -> Result {
         let mut page = [0u8; 32];
-        let u32k = CfsKind::U32 { min: 0, max: u32::MAX };
+        let u32k = CfsKind::U32 {
+            min: 0,
+            max: u32::MAX,
+        };
 
         let n = format_value(u32k, 128, &mut page)?;
         assert_eq!(&page[..n], b"128\n");
@@ -830,7 +843,10 @@ mod tests {
             attrs.values[0].store(1, Relaxed);
             assert!(attrs.in_range(1));
             assert!(attrs.ptrs[2].is_null());
-            assert_eq!(attrs.ptrs[1], core::ptr::from_ref(&attrs.attrs[1]).cast_mut());
+            assert_eq!(
+                attrs.ptrs[1],
+                core::ptr::from_ref(&attrs.attrs[1]).cast_mut()
+            );
         }
 
         assert!(CfsAttrs::new(core::ptr::null_mut(), &BAD).is_err());

@@ -341,12 +341,7 @@ impl<'a> Doorbells<'a> {
             let request = unsafe { IrqRequest::new(func.as_ref(), irq) };
 
             let registration = KBox::pin_init(
-                irq::Registration::new(
-                    request,
-                    msg.irq_flags() | flags,
-                    name,
-                    Ok::<_, Error>(h),
-                ),
+                irq::Registration::new(request, msg.irq_flags() | flags, name, Ok::<_, Error>(h)),
                 GFP_KERNEL,
             )?;
 
