@@ -888,12 +888,9 @@ fn irq_doorbells<'epc>(
         Some(space)
     };
 
-    for i in 0..count {
-        regs.try_write(
-            DB_DATA::try_at(i).ok_or(EINVAL)?,
-            DB_DATA::from_raw(msgs[i].1),
-        )?;
-        let off = u32::try_from(offsets[i]).map_err(|_| EINVAL)?;
+    for (i, (msg, offset)) in msgs[..count].iter().zip(&offsets[..count]).enumerate() {
+        regs.try_write(DB_DATA::try_at(i).ok_or(EINVAL)?, DB_DATA::from_raw(msg.1))?;
+        let off = u32::try_from(*offset).map_err(|_| EINVAL)?;
         regs.try_write(
             DB_OFFSET::try_at(i).ok_or(EINVAL)?,
             DB_OFFSET::from_raw(off),
