@@ -47,7 +47,10 @@
 //!   is set with the function's own function numbers (C: 0/0).
 //! - The host is told when the link goes down at unlink: the link status is cleared and the
 //!   link vector (MSI 1) raised.
-//! - Everything is per function (no globals) and released at unlink.
+//! - The state is per function (no globals but the configuration header, which configfs
+//!   edits and all functions of a driver share) and released at unlink: the endpoint-side NTB
+//!   device is unregistered and its virtual bus removed, so that the function can be linked
+//!   again and removed without a use-after-free.
 
 use kernel::{
     dev_err_ratelimited,
