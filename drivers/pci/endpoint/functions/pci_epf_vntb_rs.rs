@@ -724,12 +724,13 @@ impl<'epc> Vntb<'epc> {
     }
 
     /// Translates the BAR of window `idx` to the client's memory at `addr`.
-    fn mw_set_trans(&self, idx: usize, addr: u64, size: u64) -> Result {
+    fn mw_set_trans(&self, idx: usize, addr: DmaAddress, size: ResourceSize) -> Result {
         let mut mws = self.mws.lock();
         let mw = mws.get_mut(idx).ok_or(EINVAL)?;
 
-        // CAST: `usize` fits in `u64`.
-        if size != mw.inbound.size() as u64 || !is_aligned_to_size(addr, mw.inbound.size()) {
+        // CAST: A BAR size fits `resource_size_t`.
+        if size != mw.inbound.size() as ResourceSize || !is_aligned_to_size(addr, mw.inbound.size())
+        {
             return Err(EINVAL);
         }
 
@@ -1169,8 +1170,7 @@ impl<'epc> ntb::Operations for VntbNtb<'epc> {
     }
 
     fn mw_set_trans(&self, widx: ntb::MwIndex, addr: DmaAddress, size: ResourceSize) -> Result {
-        self.vntb
-            .mw_set_trans(widx.get(), u64::from(addr), u64::from(size))
+        self.vntb.mw_set_trans(widx.get(), addr, size)
     }
 
     fn mw_clear_trans(&self, widx: ntb::MwIndex) -> Result {

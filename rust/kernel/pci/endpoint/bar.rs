@@ -296,7 +296,7 @@ impl<'a> BarSpace<'a> {
     ///
     /// [`EINVAL`] if the BAR is not set or `addr` is not aligned to its size, [`ENOMEM`], or the
     /// error of `pci_epc_set_bar()`.
-    pub fn translate_to(&mut self, addr: u64) -> Result {
+    pub fn translate_to(&mut self, addr: DmaAddress) -> Result {
         if !self.set || !is_aligned_to_size(addr, self.io.size) {
             return Err(EINVAL);
         }
@@ -522,9 +522,9 @@ impl Drop for BarSpace<'_> {
 /// // A size that is not a power of two never matches.
 /// assert!(!is_aligned_to_size(0, 0x3000));
 /// ```
-pub fn is_aligned_to_size(addr: u64, size: usize) -> bool {
-    // CAST: `usize` fits in `u64`.
-    let size = size as u64;
+pub fn is_aligned_to_size(addr: DmaAddress, size: usize) -> bool {
+    // CAST: A BAR size fits the DMA address space.
+    let size = size as DmaAddress;
 
     size.is_power_of_two() && addr & (size - 1) == 0
 }

@@ -67,8 +67,8 @@ pub fn deferred_vector(first: u16, bit: u32) -> Option<u16> {
     u16::try_from(bit).ok().and_then(|b| first.checked_add(b))
 }
 
-/// Interrupts to the host that are raised from the poll work, see the
-/// [module documentation](self).
+/// Interrupts to the host that are requested from any context and raised from the poll work
+/// ([`Driver::poll`](super::Driver::poll)).
 ///
 /// Each bit of the pending set stands for one interrupt vector: bit `b` raises vector
 /// `first + b` of the interrupt type given to [`DeferredIrqs::run`].
