@@ -1398,9 +1398,10 @@ mod tests {
         let spad_write = |sidx, v| unsafe { o.spad_write.unwrap()(ntb, sidx, v) };
         // SAFETY: As above.
         let spad_read = |sidx| unsafe { o.spad_read.unwrap()(ntb, sidx) };
-        // SAFETY: As above.
-        let peer_spad_write =
-            |pidx, sidx, v| unsafe { o.peer_spad_write.unwrap()(ntb, pidx, sidx, v) };
+        let peer_spad_write = |pidx, sidx, v| {
+            // SAFETY: As above.
+            unsafe { o.peer_spad_write.unwrap()(ntb, pidx, sidx, v) }
+        };
         // SAFETY: As above.
         let link_enable = |sp, w| unsafe { o.link_enable.unwrap()(ntb, sp, w) };
 

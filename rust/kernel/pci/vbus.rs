@@ -690,6 +690,8 @@ mod tests {
         assert!(!bus_exists(domain, BUSNR));
         let bus = Bus::new(BUSNR, None, space(0x1b36, 0x00fd))?;
         assert!(bus_exists(bus.domain(), BUSNR));
+        // The domain was released with the first bus: the lowest free one is given again.
+        assert_eq!(bus.domain(), domain);
         assert_eq!(bus.device().ok_or(ENODEV)?.device_id(), 0x00fd);
         Ok(())
     }
