@@ -180,13 +180,13 @@ use crate::{
     pci,
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::{
             Acquire,
             Atomic,
             Relaxed,
             Release, //
         },
-        aref::ARef,
         Arc,
     },
     types::Opaque,
@@ -742,7 +742,9 @@ impl<T: Operations> Registration<T> {
         let pdev: ARef<pci::Device> = pdev.into();
         let raw_pdev = pci_dev_raw(&pdev);
         let ntb = inner.ntb.get();
-        inner.data.store(ptr::from_ref::<T>(&data) as usize, Relaxed);
+        inner
+            .data
+            .store(ptr::from_ref::<T>(&data) as usize, Relaxed);
 
         // SAFETY: `ntb` is a zeroed `struct ntb_dev` that was never registered (the state was
         // `NEW`) and that nothing else accesses (events only use a `LIVE` device). `raw_pdev`
@@ -1396,8 +1398,10 @@ mod tests {
         let spad_write = |sidx, v| unsafe { o.spad_write.unwrap()(ntb, sidx, v) };
         // SAFETY: As above.
         let spad_read = |sidx| unsafe { o.spad_read.unwrap()(ntb, sidx) };
-        // SAFETY: As above.
-        let peer_spad_write = |pidx, sidx, v| unsafe { o.peer_spad_write.unwrap()(ntb, pidx, sidx, v) };
+        let peer_spad_write = |pidx, sidx, v| {
+            // SAFETY: As above.
+            unsafe { o.peer_spad_write.unwrap()(ntb, pidx, sidx, v) }
+        };
         // SAFETY: As above.
         let link_enable = |sp, w| unsafe { o.link_enable.unwrap()(ntb, sp, w) };
 

@@ -58,7 +58,8 @@
 //! ```
 
 use crate::{
-    bindings, device,
+    bindings,
+    device,
     error::VTABLE_DEFAULT_ERROR,
     pci,
     prelude::*,
@@ -297,7 +298,9 @@ fn write_data<T: Operations>(sys: *const c_void, access: Access, value: u32) {
 fn config_size<T: Operations>() -> usize {
     const {
         assert!(
-            T::CONFIG_SIZE >= Type0Header::SIZE && T::CONFIG_SIZE <= 4096 && T::CONFIG_SIZE % 4 == 0,
+            T::CONFIG_SIZE >= Type0Header::SIZE
+                && T::CONFIG_SIZE <= 4096
+                && T::CONFIG_SIZE % 4 == 0,
             "CONFIG_SIZE is 64..=4096 and a multiple of 4"
         )
     };
@@ -384,7 +387,11 @@ extern "C" fn vbus_write(
     let head = unsafe { head(bus) };
     match check_access(devfn, where_, size, head.config_size) {
         Ok(access) => {
-            (head.write)(core::ptr::from_ref(head).cast(), access, val & access.size().mask());
+            (head.write)(
+                core::ptr::from_ref(head).cast(),
+                access,
+                val & access.size().mask(),
+            );
             bindings::PCIBIOS_SUCCESSFUL as c_int
         }
         Err(e) => e,
@@ -413,7 +420,7 @@ unsafe fn remove_root_bus(bus: *mut bindings::pci_bus) {
 ///
 /// # Invariants
 ///
-/// `bus` is a root bus created by `pci_scan_bus()` with [`VBUS_OPS`] and `data` as its
+/// `bus` is a root bus created by `pci_scan_bus()` with `VBUS_OPS` and `data` as its
 /// sysdata, not removed yet.
 pub struct Bus<T: Operations> {
     bus: NonNull<bindings::pci_bus>,
@@ -455,7 +462,9 @@ impl<T: Operations> Bus<T> {
             }),
             GFP_KERNEL,
         )?;
-        let sysdata = core::ptr::from_ref::<Sysdata<T>>(&data).cast_mut().cast::<c_void>();
+        let sysdata = core::ptr::from_ref::<Sysdata<T>>(&data)
+            .cast_mut()
+            .cast::<c_void>();
 
         // SAFETY: Taking the PCI rescan/remove lock has no requirement.
         unsafe { bindings::pci_lock_rescan_remove() };
@@ -615,9 +624,8 @@ mod tests {
     fn read32(bus: &Bus<Space>, devfn: u32, offset: i32) -> (i32, u32) {
         let mut v = 0u32;
         // SAFETY: `bus.bus` is a valid bus; `v` is a `u32` to fill.
-        let ret = unsafe {
-            bindings::pci_bus_read_config_dword(bus.bus.as_ptr(), devfn, offset, &mut v)
-        };
+        let ret =
+            unsafe { bindings::pci_bus_read_config_dword(bus.bus.as_ptr(), devfn, offset, &mut v) };
         (ret, v)
     }
 
@@ -682,6 +690,8 @@ mod tests {
         assert!(!bus_exists(domain, BUSNR));
         let bus = Bus::new(BUSNR, None, space(0x1b36, 0x00fd))?;
         assert!(bus_exists(bus.domain(), BUSNR));
+        // The domain was released with the first bus: the lowest free one is given again.
+        assert_eq!(bus.domain(), domain);
         assert_eq!(bus.device().ok_or(ENODEV)?.device_id(), 0x00fd);
         Ok(())
     }
