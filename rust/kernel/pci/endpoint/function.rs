@@ -6,7 +6,11 @@
 //! C header: [`include/linux/pci-epf.h`](srctree/include/linux/pci-epf.h)
 
 use super::{
-    cfs::CfsBarSizes,
+    cfs::{
+        CfsAttrs,
+        CfsBarSizes, //
+    },
+    keep::Kept,
     poll::PollWork,
     BarNo, //
 };
@@ -309,18 +313,30 @@ pub(crate) struct FunctionState {
     pub(crate) poll: Option<Arc<PollWork>>,
     /// The BAR sizes of the configfs `barN_size` attributes, if the driver has them.
     pub(crate) cfs: Option<CfsBarSizes>,
+    /// The function specific configfs attributes, if the driver has them.
+    pub(crate) attrs: Option<CfsAttrs>,
+    /// The values kept until the function is unlinked, see [`Controller::keep`].
+    ///
+    /// [`Controller::keep`]: super::Controller::keep
+    pub(crate) kept: Kept,
 }
 
 impl FunctionState {
     pub(crate) fn new() -> Self {
-        Self::with(None, None)
+        Self::with(None, None, None)
     }
 
-    pub(crate) fn with(poll: Option<Arc<PollWork>>, cfs: Option<CfsBarSizes>) -> Self {
+    pub(crate) fn with(
+        poll: Option<Arc<PollWork>>,
+        cfs: Option<CfsBarSizes>,
+        attrs: Option<CfsAttrs>,
+    ) -> Self {
         Self {
             bars: Atomic::new(0),
             poll,
             cfs,
+            attrs,
+            kept: Kept::new(),
         }
     }
 
