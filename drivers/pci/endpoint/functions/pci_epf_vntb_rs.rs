@@ -405,27 +405,6 @@ impl Config {
     }
 }
 
-/// Sets `bits` in `atomic`; returns the previous value.
-fn atomic_or(atomic: &Atomic<u64>, bits: u64) -> u64 {
-    let mut old = atomic.load(Relaxed);
-
-    loop {
-        match atomic.cmpxchg(old, old | bits, Full) {
-            Ok(prev) => return prev,
-            Err(cur) => old = cur,
-        }
-    }
-}
-
-/// Clears `bits` in `atomic`.
-fn atomic_andnot(atomic: &Atomic<u64>, bits: u64) {
-    let mut old = atomic.load(Relaxed);
-
-    while let Err(cur) = atomic.cmpxchg(old, old & !bits, Full) {
-        old = cur;
-    }
-}
-
 /// The state shared with the doorbell interrupt handlers, which are `'static`.
 struct Shared {
     /// The doorbell bits rung by the host and not cleared by the endpoint client (`db_read`).
@@ -442,7 +421,7 @@ impl Shared {
         if bits == 0 {
             return;
         }
-        atomic_or(&self.db, bits);
+        self.db.fetch_or(bits, Full);
 
         let mut rest = bits;
         while rest != 0 {
@@ -683,7 +662,7 @@ impl<'epc> Vntb<'epc> {
         if bits & !self.db_valid_mask() != 0 {
             return Err(EINVAL);
         }
-        atomic_andnot(&self.shared.db, bits);
+        self.shared.db.fetch_andnot(bits, Full);
         Ok(())
     }
 

@@ -26,30 +26,6 @@ use crate::{
     },
 };
 
-/// Sets `bits` in `atomic`; returns the previous value.
-pub(crate) fn fetch_or(atomic: &Atomic<u64>, bits: u64) -> u64 {
-    let mut old = atomic.load(crate::sync::atomic::Relaxed);
-
-    loop {
-        match atomic.cmpxchg(old, old | bits, Full) {
-            Ok(prev) => return prev,
-            Err(cur) => old = cur,
-        }
-    }
-}
-
-/// Clears `bits` in `atomic`; returns the previous value.
-pub(crate) fn fetch_andnot(atomic: &Atomic<u64>, bits: u64) -> u64 {
-    let mut old = atomic.load(crate::sync::atomic::Relaxed);
-
-    loop {
-        match atomic.cmpxchg(old, old & !bits, Full) {
-            Ok(prev) => return prev,
-            Err(cur) => old = cur,
-        }
-    }
-}
-
 /// Returns the vector that bit `bit` raises when bit 0 raises `first`, or [`None`] if there is
 /// no such vector.
 ///
@@ -93,7 +69,7 @@ impl DeferredIrqs {
             return;
         }
 
-        fetch_or(&self.pending, bits);
+        self.pending.fetch_or(bits, Full);
         self.waker.wake();
     }
 
@@ -154,19 +130,6 @@ impl DeferredIrqs {
 #[macros::kunit_tests(rust_pci_endpoint_deferred)]
 mod tests {
     use super::*;
-    use crate::sync::atomic::Relaxed;
-
-    #[test]
-    fn bit_operations_return_the_old_value() {
-        let a = Atomic::new(0b0101u64);
-
-        assert_eq!(fetch_or(&a, 0b0010), 0b0101);
-        assert_eq!(a.load(Relaxed), 0b0111);
-        assert_eq!(fetch_andnot(&a, 0b0101), 0b0111);
-        assert_eq!(a.load(Relaxed), 0b0010);
-        assert_eq!(fetch_or(&a, 1 << 63), 0b0010);
-        assert_eq!(a.load(Relaxed), (1 << 63) | 0b0010);
-    }
 
     #[test]
     fn vectors_do_not_wrap() {

@@ -21,8 +21,7 @@ use crate::{
     sync::{
         atomic::{
             Atomic,
-            Full,
-            Relaxed, //
+            Full, //
         },
         Arc, //
     },
@@ -343,31 +342,17 @@ impl FunctionState {
     /// Takes the exclusive right to allocate memory for `bar`.
     pub(super) fn claim_bar(&self, bar: BarNo) -> Result {
         let bit = 1u32 << bar.index();
-        let mut old = self.bars.load(Relaxed);
 
-        loop {
-            if old & bit != 0 {
-                return Err(EBUSY);
-            }
-
-            match self.bars.cmpxchg(old, old | bit, Full) {
-                Ok(_) => return Ok(()),
-                Err(cur) => old = cur,
-            }
+        // Setting a bit that is set already changes nothing: that claim stays the other one's.
+        if self.bars.fetch_or(bit, Full) & bit != 0 {
+            return Err(EBUSY);
         }
+        Ok(())
     }
 
     /// Gives back the right taken by [`FunctionState::claim_bar`].
     pub(super) fn release_bar(&self, bar: BarNo) {
-        let bit = 1u32 << bar.index();
-        let mut old = self.bars.load(Relaxed);
-
-        loop {
-            match self.bars.cmpxchg(old, old & !bit, Full) {
-                Ok(_) => return,
-                Err(cur) => old = cur,
-            }
-        }
+        self.bars.fetch_andnot(1u32 << bar.index(), Full);
     }
 }
 
