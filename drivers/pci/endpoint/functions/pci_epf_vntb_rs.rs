@@ -243,9 +243,10 @@ const ATTRS: [CfsAttr; 16] = [
     CfsAttr::u64(c"mw2", 0).below(1, A_NUM_MWS),
     CfsAttr::u64(c"mw3", 0).below(2, A_NUM_MWS),
     CfsAttr::u64(c"mw4", 0).below(3, A_NUM_MWS),
-    CfsAttr::u32(c"vbus_number", 0xff, 0, u32::MAX),
-    CfsAttr::u16(c"vntb_pid", 0),
-    CfsAttr::u16(c"vntb_vid", 0),
+    // C takes any `u32` for these and keeps their low bits; a bus number has 8 and an ID 16.
+    CfsAttr::u32(c"vbus_number", 0xff, 0, 0xff),
+    CfsAttr::u32(c"vntb_pid", 0, 0, 0xffff),
+    CfsAttr::u32(c"vntb_vid", 0, 0, 0xffff),
     CfsAttr::bar(c"ctrl_bar"),
     CfsAttr::bar(c"db_bar"),
     CfsAttr::bar(c"mw1_bar"),
@@ -380,7 +381,7 @@ impl Config {
             num_mws,
             mw_size,
             vbus_number,
-            // CAST: Stored truncated to 16 bits.
+            // CAST: At most 0xffff, the range of the attribute.
             vntb_vid: val(A_VNTB_VID) as u16,
             // CAST: As above.
             vntb_pid: val(A_VNTB_PID) as u16,
