@@ -109,7 +109,7 @@ cycle() {
 			not_ok "${pre}no NTB device left after unlink (ntb-left)" "$(ls /sys/bus/ntb/devices)"
 	fi
 }
-# relink=N: link the function N times in one boot (C cannot link again).
+# relink=N: link the function N times in one boot (C leaves its NTB device behind).
 c=1
 while [ $c -le "${relink:-1}" ]; do
 	pre=""
