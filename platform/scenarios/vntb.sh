@@ -10,7 +10,7 @@ epf=${epf:-pci_epf_vntb}
 check_doorbell_impl
 fn=$CFS/functions/$epf/func1
 mkdir "$fn" || { not_ok "create $fn"; exit 1; }
-cfg=$(ls -d "$fn"/pci_epf_vntb.* 2>/dev/null | head -1)
+cfg=$(ls -d "$fn/$epf".* 2>/dev/null | head -1)
 [ -n "$cfg" ] && cfs_write 0x1957 "$fn/vendorid" && cfs_write 0x0809 "$fn/deviceid" &&
 	cfs_write 0x05 "$fn/baseclass_code" && cfs_write 0x00 "$fn/subclass_code" &&
 	cfs_write 4 "$cfg/db_count" && cfs_write 128 "$cfg/spad_count" &&
@@ -24,14 +24,12 @@ else
 	not_ok "configfs: set up $epf on '$epc'"; exit 1
 fi
 
-# Every built-in NTB client wants the two NTB devices; hand both to ntb_tool.
+# The NTB clients are modules; ntb_tool binds both NTB devices when loaded.
 wait_ntb
-for d in /sys/bus/ntb/devices/*; do
-	n=$(basename "$d")
-	[ -e "$d/driver" ] && echo "$n" >"$d/driver/unbind"
-	echo "$n" >/sys/bus/ntb/drivers/ntb_tool/bind
-done
+modprobe ntb_tool || { not_ok "modprobe ntb_tool"; exit 1; }
 T=/sys/kernel/debug/ntb_tool
+tool_both() { [ "$(ls $T | wc -l)" -ge 2 ]; }
+wait_until tool_both
 host=$(ls $T | grep '^0000:00:' | head -1)
 ep=$(ls $T | grep -v '^0000:00:' | head -1)
 echo "# ntb devices: host=$host ep=$ep"
