@@ -13,14 +13,15 @@
 #   spad_count=128  num_mws=1  mw_size=0x100000  vbus=0x10
 
 # vntb_create EPF NAME: the configfs function functions/EPF/NAME with
-# ntb_hw_epf's i.MX8 ID 0x1957:0x0809 (class RAM) and the parameters above;
-# VBUS (default $vbus) is its virtual bus number.  Sets FN and CFG.
+# ntb_hw_epf's i.MX8 ID 0x1957:0x0809 (class RAM; VNTB_DEVID replaces the
+# device ID) and the parameters above; VBUS (default $vbus) is its virtual
+# bus number.  Sets FN and CFG.
 vntb_create() {
 	FN=$CFS/functions/$1/$2
 	mkdir "$FN" || { echo "# mkdir $FN failed"; return 1; }
 	CFG=$(ls -d "$FN/$1".* 2>/dev/null | head -1)
 	[ -n "$CFG" ] || { echo "# no $1.N group in $FN"; return 1; }
-	cfs_write 0x1957 "$FN/vendorid" && cfs_write 0x0809 "$FN/deviceid" &&
+	cfs_write 0x1957 "$FN/vendorid" && cfs_write "${VNTB_DEVID:-0x0809}" "$FN/deviceid" &&
 		cfs_write 0x05 "$FN/baseclass_code" && cfs_write 0x00 "$FN/subclass_code" &&
 		cfs_write "${db_count:-16}" "$CFG/db_count" &&
 		cfs_write "${spad_count:-128}" "$CFG/spad_count" &&
@@ -377,3 +378,15 @@ vntb_teardown() {
 	modprobe -r ntb_tool
 	vntb_stop "$1" "$2" "$HOST_PCI"
 }
+
+# pci_dev_of VENDOR DEVICE: the name of the first PCI device with this ID.
+pci_dev_of() {
+	for _d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$_d/vendor")" = "$1" ] && [ "$(cat "$_d/device")" = "$2" ] &&
+			{ basename "$_d"; return 0; }
+	done
+	return 1
+}
+
+# lbep_dir EPC: the loopback's debugfs directory (bus exerciser) of EPC.
+lbep_dir() { echo "/sys/kernel/debug/pci-loopback-ep/$1"; }

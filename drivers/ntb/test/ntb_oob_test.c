@@ -4,8 +4,9 @@
  * indexes and reports what they return, to test that a hardware driver
  * checks the indexes its clients pass (scratchpads, memory windows).
  *
- * For each NTB device it binds, it creates the debugfs file
- * ntb_oob_test/<device>/run. Reading it makes the calls, one line each:
+ * For each NTB device it binds, it creates the debugfs files
+ * ntb_oob_test/<device>/run and mw_set_trans. Reading one makes its calls,
+ * one line each:
  *
  *   <operation> idx=<index> ret=<return value> [<what came back>]
  *
@@ -14,8 +15,8 @@
  * scratchpad 0 and peer scratchpad 0 are set to known values, and after
  * them they are read back ("spad0" and "peer_spad0" lines), so that a
  * driver that aliases an out-of-range index to another scratchpad shows it.
- * The memory window calls come last: a driver that does not check the
- * index may corrupt memory there.
+ * mw_set_trans, which a driver that does not check the index may not
+ * survive, has the file of its own.
  *
  * Copyright (C) 2026 The Rust PCI endpoint doorbell project
  */
@@ -71,10 +72,7 @@ static void oob_mws(struct seq_file *s, struct ntb_dev *ntb)
 	resource_size_t addr_align, size_align, size_max, size;
 	int cnt = ntb_mw_count(ntb, 0);
 	int pcnt = ntb_peer_mw_count(ntb);
-	struct device *dma_dev = &ntb->pdev->dev;
 	phys_addr_t base;
-	dma_addr_t dma;
-	void *buf;
 	int ret;
 
 	seq_printf(s, "mw_count %d peer_mw_count %d\n", cnt, pcnt);
@@ -95,21 +93,31 @@ static void oob_mws(struct seq_file *s, struct ntb_dev *ntb)
 
 	ret = ntb_mw_clear_trans(ntb, 0, cnt);
 	seq_printf(s, "mw_clear_trans idx=%d ret=%d\n", cnt, ret);
+}
+
+/* Last, in a file of its own: a driver without the check may not return. */
+static int oob_set_trans_show(struct seq_file *s, void *unused)
+{
+	struct oob_ctx *ctx = s->private;
+	struct ntb_dev *ntb = ctx->ntb;
+	struct device *dma_dev = &ntb->pdev->dev;
+	int cnt = ntb_mw_count(ntb, 0);
+	dma_addr_t dma;
+	void *buf;
+	int ret;
 
 	/* A real buffer, so that a driver that maps it maps nothing stray. */
 	buf = dma_alloc_coherent(dma_dev, OOB_BUF_SIZE, &dma, GFP_KERNEL);
-	if (!buf) {
-		seq_puts(s, "mw_set_trans no buffer\n");
-		return;
-	}
-	/* Printed first: a driver without the check may not return. */
-	pr_info("ntb_oob_test: %s: mw_set_trans idx=%d\n", dev_name(&ntb->dev), cnt);
+	if (!buf)
+		return -ENOMEM;
 	ret = ntb_mw_set_trans(ntb, 0, cnt, dma, OOB_BUF_SIZE);
 	seq_printf(s, "mw_set_trans idx=%d ret=%d\n", cnt, ret);
 	if (!ret)
 		ntb_mw_clear_trans(ntb, 0, cnt);
 	dma_free_coherent(dma_dev, OOB_BUF_SIZE, buf, dma);
+	return 0;
 }
+DEFINE_SHOW_ATTRIBUTE(oob_set_trans);
 
 static int oob_run_show(struct seq_file *s, void *unused)
 {
@@ -133,6 +141,7 @@ static int oob_probe(struct ntb_client *client, struct ntb_dev *ntb)
 	ctx->ntb = ntb;
 	ctx->dir = debugfs_create_dir(dev_name(&ntb->dev), oob_dbgfs_root);
 	debugfs_create_file("run", 0400, ctx->dir, ctx, &oob_run_fops);
+	debugfs_create_file("mw_set_trans", 0400, ctx->dir, ctx, &oob_set_trans_fops);
 	dev_set_drvdata(&ntb->dev, ctx);
 	return 0;
 }
