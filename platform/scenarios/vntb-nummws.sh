@@ -9,7 +9,7 @@
 # loopback's bus exerciser.  One function per window count, bound, checked,
 # stopped and unbound in turn on the one controller.
 #   epf=NAME    function driver (default pci_epf_vntb)
-#   nmws="2 3 4"  the window counts, in this order
+#   nmws=2,3,4  the window counts, in this order
 # C pci-epf-vntb (inventory.md S-V1): the loop that assigns the optional
 # window BARs starts at the already assigned MW1, so the BAR of the last
 # window stays -1 and mw_bar_init() indexes epf->bar[-1] (UBSAN).
@@ -21,7 +21,7 @@ epc=$(ls "$CFS/controllers" | head -1)
 D=$(lbep_dir "$epc")
 VNTB_DEVID=0x0001
 modprobe ntb_tool
-for n in ${nmws:-2 3 4}; do
+for n in $(echo "${nmws:-2,3,4}" | tr ',' ' '); do
 	num_mws=$n VBUS=$((0x10 + n))
 	if ! vntb_create "$epf" "mws$n"; then
 		not_ok "num_mws $n: configfs function"; continue

@@ -4,9 +4,9 @@
 # vNTB test suite (vntb_suite in /lib/vntb.sh) on each pair in turn, and the
 # per-check results compared: any check that passes for one function and
 # fails for another fails the comparison, unless a known list names it.
-#   epfs="A B"    the function drivers, in controller order (default two C
+#   epfs=A,B      the function drivers, in controller order (default two C
 #                 pci_epf_vntb, which tests that two instances can coexist;
-#                 "pci_epf_vntb pci_epf_vntb_rs" is the C/Rust parity)
+#                 pci_epf_vntb,pci_epf_vntb_rs is the C/Rust parity)
 #   checks=A,B    the checks of vntb_suite (default: all)
 #   known1=, known2=  checks known to fail for the first, second function
 #                 (as known= of vntb-suite); they are left out of the
@@ -14,7 +14,7 @@
 . /lib/eptest.sh
 . /lib/vntb.sh
 
-epfs=${epfs:-pci_epf_vntb pci_epf_vntb}
+epfs=$(echo "${epfs:-pci_epf_vntb,pci_epf_vntb}" | tr ',' ' ')
 set -- $(ls "$CFS/controllers")
 i=0
 for f in $epfs; do
