@@ -134,7 +134,7 @@ static int oob_probe(struct ntb_client *client, struct ntb_dev *ntb)
 {
 	struct oob_ctx *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc_obj(*ctx);
 	if (!ctx)
 		return -ENOMEM;
 
