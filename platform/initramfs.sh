@@ -39,6 +39,7 @@ for f in /bin/bash $(ldd /bin/bash | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[ \t
 	mkdir -p "$stage$(dirname "$f")"
 	cp -L "$f" "$stage$f"
 done
+[ -f /etc/ld.so.cache ] && cp /etc/ld.so.cache "$stage/etc/"
 
 # Devicetrees of the emulated platform, one per mode (passed with dtb=).
 mkdir -p "$out/dtb"

@@ -157,7 +157,7 @@ tool_mw() {
 		echo "#  peer_mw_trans$_w refused"
 	else
 		dd if=/dev/urandom of=/tmp/mwpat bs=4096 count=$((_asz / 4096)) 2>/dev/null
-		dd if=/tmp/mwpat of="$_from/peer0/peer_mw$_w" bs=4096 2>/dev/null
+		dd if=/tmp/mwpat of="$_from/peer0/peer_mw$_w" bs=4096 conv=notrunc 2>/dev/null
 		if cmp -s -n $(($_asz)) /tmp/mwpat "$_to/peer0/mw$_w"; then
 			_rc=0
 		else

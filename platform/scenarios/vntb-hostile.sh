@@ -121,11 +121,11 @@ accepted() {
 # window 0 reaches the host buffer the host mapped it to.
 control() {
 	accepted "$1: LINK_UP" $CMD_LINK_UP 0 0 0
-	dd if=/dev/zero of="$D/host-dma" bs=4096 count=16 2>/dev/null
+	dd if=/dev/zero of="$D/host-dma" bs=4096 count=16 conv=notrunc 2>/dev/null
 	accepted "$1: CONFIGURE_MW 0 onto the host buffer (64 KiB)" $CMD_CONFIGURE_MW 0 "$HBUF" 0x10000
 	dd if=/dev/urandom of=/tmp/pat bs=4096 count=16 2>/dev/null
 	if echo "$HBUF:65536" >"$E/peer0/peer_mw_trans0" &&
-		dd if=/tmp/pat of="$E/peer0/peer_mw0" bs=4096 2>/dev/null &&
+		dd if=/tmp/pat of="$E/peer0/peer_mw0" bs=4096 conv=notrunc 2>/dev/null &&
 		cmp -s -n 65536 /tmp/pat "$D/host-dma"; then
 		ok "$1: endpoint data through window 0 reached the host buffer"
 	else
