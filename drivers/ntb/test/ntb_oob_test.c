@@ -25,6 +25,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/ntb.h>
+#include <linux/pci.h>
 #include <linux/seq_file.h>
 
 #define OOB_SPAD0	0x0ddba11
