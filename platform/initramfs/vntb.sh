@@ -153,7 +153,7 @@ tool_mw() {
 	_asz=$(echo "$_inb" | sed -n 's/^Window Size[ \t]*\(0x[0-9a-fA-F]*\).*/\1/p')
 	if [ -z "$_addr" ] || [ -z "$_asz" ]; then
 		echo "#  mw_trans$_w: no address/size: $_inb"
-	elif ! echo "$_addr:$(($_asz))" >"$_from/peer0/peer_mw_trans$_w"; then
+	elif ! echo "$((_addr)):$((_asz))" >"$_from/peer0/peer_mw_trans$_w"; then
 		echo "#  peer_mw_trans$_w refused"
 	else
 		dd if=/dev/urandom of=/tmp/mwpat bs=4096 count=$((_asz / 4096)) 2>/dev/null
@@ -163,7 +163,7 @@ tool_mw() {
 		else
 			echo "#  mw$_w: data differs ($(cmp -n $(($_asz)) /tmp/mwpat "$_to/peer0/mw$_w" 2>&1 | head -1))"
 		fi
-		echo "$_addr:0" >"$_from/peer0/peer_mw_trans$_w"
+		echo "$((_addr)):0" >"$_from/peer0/peer_mw_trans$_w"
 	fi
 	echo 0 >"$_to/peer0/mw_trans$_w"
 	rm -f /tmp/mwpat

@@ -124,14 +124,14 @@ control() {
 	dd if=/dev/zero of="$D/host-dma" bs=4096 count=16 conv=notrunc 2>/dev/null
 	accepted "$1: CONFIGURE_MW 0 onto the host buffer (64 KiB)" $CMD_CONFIGURE_MW 0 "$HBUF" 0x10000
 	dd if=/dev/urandom of=/tmp/pat bs=4096 count=16 2>/dev/null
-	if echo "$HBUF:65536" >"$E/peer0/peer_mw_trans0" &&
+	if echo "$((HBUF)):65536" >"$E/peer0/peer_mw_trans0" &&
 		dd if=/tmp/pat of="$E/peer0/peer_mw0" bs=4096 conv=notrunc 2>/dev/null &&
 		cmp -s -n 65536 /tmp/pat "$D/host-dma"; then
 		ok "$1: endpoint data through window 0 reached the host buffer"
 	else
 		not_ok "$1: endpoint data through window 0 did not reach the host buffer (no-data)"
 	fi
-	echo "$HBUF:0" >"$E/peer0/peer_mw_trans0"
+	echo "$((HBUF)):0" >"$E/peer0/peer_mw_trans0"
 	accepted "$1: TEARDOWN_MW 0" $CMD_TEARDOWN_MW 0 0 0
 }
 
