@@ -19,12 +19,27 @@ install -m 0755 "$repo/platform/initramfs/init" "$stage/init"
 install -m 0755 "$repo/platform/initramfs/ep-function" "$stage/bin/ep-function"
 # The scenarios' helpers and the TAP helper the host runners use too.
 cp "$repo/platform/initramfs/eptest.sh" "$stage/lib/eptest.sh"
+cp "$repo/platform/initramfs/vntb.sh" "$stage/lib/vntb.sh"
 cp "$repo/platform/tap.sh" "$stage/lib/tap.sh"
 cp "$repo"/platform/scenarios/*.sh "$stage/scenarios/"
 for t in "$repo"/platform/tools/*.c; do
 	[ -f "$t" ] || continue
 	gcc -static -O2 -Wall -I"$work/include/uapi" -o "$stage/bin/$(basename "$t" .c)" "$t"
 done
+
+# The kernel's modules (the NTB clients), for busybox modprobe; and for the
+# kernel's NTB selftest (a bash script, run by scenario vntb-suite), bash
+# with the shared libraries it needs.
+if grep -q '^CONFIG_MODULES=y' "$out/.config"; then
+	make -s -C "$work" O="$out" ARCH=um LLVM=1 INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
+		modules_install
+fi
+install -m 0755 "$st/ntb/ntb_test.sh" "$stage/bin/ntb_test.sh"
+for f in /bin/bash $(ldd /bin/bash | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[ \t]*\(\/[^ ]*\) .*/\1/p'); do
+	mkdir -p "$stage$(dirname "$f")"
+	cp -L "$f" "$stage$f"
+done
+[ -f /etc/ld.so.cache ] && cp /etc/ld.so.cache "$stage/etc/"
 
 # Devicetrees of the emulated platform, one per mode (passed with dtb=).
 mkdir -p "$out/dtb"

@@ -29,14 +29,14 @@ cycle() {
 		not_ok "${pre}configfs: set up $epf on '$epc'"; exit 1
 	fi
 
-	# Every built-in NTB client wants the two NTB devices; hand both to ntb_tool.
+	# The NTB clients are modules; ntb_tool binds both NTB devices, when it is
+	# loaded or (on the next cycles) when they appear.
 	wait_ntb
-	for d in /sys/bus/ntb/devices/*; do
-		n=$(basename "$d")
-		[ -e "$d/driver" ] && echo "$n" >"$d/driver/unbind"
-		echo "$n" >/sys/bus/ntb/drivers/ntb_tool/bind
-	done
+	[ -d /sys/bus/ntb/drivers/ntb_tool ] || modprobe ntb_tool ||
+		{ not_ok "${pre}modprobe ntb_tool"; exit 1; }
 	T=/sys/kernel/debug/ntb_tool
+	tool_both() { [ "$(ls $T | wc -l)" -ge 2 ]; }
+	wait_until tool_both
 	host=$(ls $T | grep '^0000:00:' | head -1)
 	ep=$(ls $T | grep -v '^0000:00:' | head -1)
 	echo "# ntb devices: host=$host ep=$ep"
