@@ -1337,8 +1337,66 @@ mod tests {
         msg_event: None,
     };
 
+    /// The test's own NTB client. The stock clients are modules, none loaded while KUnit runs;
+    /// like every one of them, this one asks for the link state when it probes a device.
+    struct TestClient(Opaque<bindings::ntb_client>);
+
+    // SAFETY: The driver core serialises its uses of a registered driver; the test writes the
+    // fields only while it is not registered.
+    unsafe impl Sync for TestClient {}
+
+    static CLIENT: TestClient = TestClient(Opaque::zeroed());
+
+    extern "C" fn client_probe(
+        _client: *mut bindings::ntb_client,
+        ntb: *mut bindings::ntb_dev,
+    ) -> c_int {
+        // SAFETY: The NTB core probes a registered device, whose `ops` is the vtable of
+        // `Adapter`, with `link_is_up` set (a required operation).
+        unsafe {
+            if let Some(link_is_up) = (*(*ntb).ops).link_is_up {
+                link_is_up(ntb, ptr::null_mut(), ptr::null_mut());
+            }
+        }
+        0
+    }
+
+    extern "C" fn client_remove(_client: *mut bindings::ntb_client, _ntb: *mut bindings::ntb_dev) {}
+
+    /// [`CLIENT`] registered on the NTB bus while this lives.
+    struct ClientGuard;
+
+    impl ClientGuard {
+        fn new() -> Result<Self> {
+            let client = CLIENT.0.get();
+            // SAFETY: `CLIENT` is not registered: the cases of a suite run one after the other
+            // and each drops its guard. A zeroed client with its name and two operations is
+            // what `__ntb_register_client()` takes; it fills in the rest.
+            unsafe {
+                ptr::write_bytes(client, 0, 1);
+                (*client).drv.name = c"rust_ntb_kunit".as_ptr();
+                (*client).ops.probe = Some(client_probe);
+                (*client).ops.remove = Some(client_remove);
+                to_result(bindings::__ntb_register_client(
+                    client,
+                    ptr::null_mut(),
+                    c"rust_ntb_kunit".as_ptr(),
+                ))?;
+            }
+            Ok(ClientGuard)
+        }
+    }
+
+    impl Drop for ClientGuard {
+        fn drop(&mut self) {
+            // SAFETY: `new` registered `CLIENT`.
+            unsafe { bindings::ntb_unregister_client(CLIENT.0.get()) };
+        }
+    }
+
     #[test]
     fn registered_and_bound() -> Result {
+        let _client = ClientGuard::new()?;
         let bus = bus()?;
         let pdev = bus.device().ok_or(ENODEV)?;
         let seen = Seen::new()?;
@@ -1361,7 +1419,7 @@ mod tests {
             )
         } == 0;
         assert!(same_name);
-        // A stock client (ntb_pingpong, ntb_tool, ...) probed it through the operations.
+        // The client probed it through the operations.
         assert!(reg.has_client());
         // SAFETY: A client is bound and stays so (nothing unbinds it concurrently).
         let client = unsafe { CStr::from_char_ptr((*(*dev.as_raw()).driver).name) };
@@ -1449,7 +1507,7 @@ mod tests {
         events.db_event(0);
         let reg = Registration::with_events(&pdev, Topology::None, events.clone(), ops(&seen))?;
         let ntb = raw(&reg);
-        // Take the device from the stock client and give it the test's context.
+        // Take the device from any client and give it the test's context.
         // SAFETY: `ntb` is registered.
         unsafe { bindings::device_release_driver(&raw mut (*ntb).dev) };
         assert!(!reg.has_client());
@@ -1480,6 +1538,7 @@ mod tests {
 
     #[test]
     fn hundred_cycles() -> Result {
+        let _client = ClientGuard::new()?;
         let seen = Seen::new()?;
         for i in 0..100 {
             let bus = bus()?;
