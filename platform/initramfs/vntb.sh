@@ -63,8 +63,8 @@ vntb_start() {
 # host device goes away from a work item; unbind only after that, or
 # ntb_hw_epf's remove() talks to a function that is gone.
 vntb_stop() {
-	_gone() { [ ! -e "/sys/bus/pci/devices/$3" ]; }
-	cfs_write 0 "$CFS/controllers/$2/start" && wait_until _gone &&
+	_gone() { [ ! -e "/sys/bus/pci/devices/$1" ]; }
+	cfs_write 0 "$CFS/controllers/$2/start" && wait_until _gone "$3" &&
 		rm "$1/primary/$2"
 }
 
