@@ -90,9 +90,8 @@ hcmd() {
 # snapshot: the control region the endpoint owns (topology, num_mws and
 # everything from there to the end of the doorbell table).
 snapshot() {
-	reg 0x0c
-	_o=$((R_NUM_MWS))
-	while [ $_o -lt $((0x134)) ]; do reg $_o; _o=$((_o + 4)); done
+	od -A n -t x4 -j 12 -N 4 "$B0"
+	od -A n -t x4 -j $((R_NUM_MWS)) -N $((0x134 - R_NUM_MWS)) "$B0"
 }
 
 # rejected DESC COMMAND ARGUMENT ADDR SIZE
