@@ -22,8 +22,16 @@ modprobe ntb_tool
 wait_until tool_dirs
 check "ntb_tool on both NTB devices (host $NTB_HOST, endpoint $NTB_EP)" tool_dirs
 check "link up on both sides" tool_link_up
-check "doorbell host -> endpoint (bit 0)" tool_db "$H" "$E" 1
-check "doorbell endpoint -> host (bit 1)" tool_db "$E" "$H" 2
+# ring FROM TO BITS: FROM rings BITS of TO, which sees them (with one
+# embedded doorbell it sees every bit: the exact bits are vntb-suite's).
+ring() {
+	echo "c $(cat "$2/db_valid_mask")" >"$2/db"
+	echo "s $3" >"$1/peer_db"
+	seen() { [ $(($(cat "$1/db") & $2)) = $(($2)) ]; }
+	wait_until seen "$2" "$3"
+}
+check "doorbell host -> endpoint (bit 0)" ring "$H" "$E" 1
+check "doorbell endpoint -> host (bit 1)" ring "$E" "$H" 2
 spad() { echo "$3" >"$1/peer0/spad$4"; [ $(($(cat "$2/spad$4"))) = $(($3)) ]; }
 check "scratchpad host -> endpoint" spad "$H" "$E" 0x1234abcd 0
 check "scratchpad endpoint -> host" spad "$E" "$H" 0x5a5a0001 1
