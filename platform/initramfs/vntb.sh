@@ -233,8 +233,10 @@ pp_rises() {
 # itself), one TAP line per test it starts ("Running ... tests on: A / B",
 # passed when its "  Passed" line follows, skipped when "  Unsupported"
 # does: the msg tests, for devices without message registers).  A test that never ends (its
-# script waits forever, e.g. for a link event) is stopped after 15 s
-# without output, and what it has not reached is reported as not run.
+# script waits forever, e.g. for a link event) is stopped after
+# selftest_idle seconds without output (default 60; its scratchpad tests
+# print nothing while they run through 128 scratchpads), and what it has
+# not reached is reported as not run.
 selftest_run() {
 	_out=/tmp/ntb_test.out
 	ntb_test.sh -p "${perf_order:-20}" "$NTB_HOST" "$NTB_EP" >"$_out" 2>&1 &
@@ -242,8 +244,8 @@ selftest_run() {
 	while kill -0 $_pid 2>/dev/null; do
 		_s=$(wc -c <"$_out")
 		if [ "$_s" = "$_size" ]; then _idle=$((_idle + 1)); else _idle=0 _size=$_s; fi
-		if [ $_idle -ge 30 ]; then
-			_st="stopped after 15 s without output"
+		if [ $_idle -ge $((2 * ${selftest_idle:-60})) ]; then
+			_st="stopped after ${selftest_idle:-60} s without output"
 			kill $_pid; sleep 1; kill -9 $_pid 2>/dev/null
 			break
 		fi
