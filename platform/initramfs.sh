@@ -26,6 +26,10 @@ for t in "$repo"/platform/tools/*.c; do
 	gcc -static -O2 -Wall -I"$work/include/uapi" -o "$stage/bin/$(basename "$t" .c)" "$t"
 done
 
+# The kernel's loadable modules (ntb_netdev), flat in /lib/modules.
+mkdir -p "$stage/lib/modules"
+find "$out" -path "$stage" -prune -o -name '*.ko' -exec cp {} "$stage/lib/modules/" \;
+
 # Devicetrees of the emulated platform, one per mode (passed with dtb=).
 mkdir -p "$out/dtb"
 for d in "$repo"/platform/dts/*.dts; do
