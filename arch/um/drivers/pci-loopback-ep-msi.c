@@ -16,6 +16,12 @@
  *                              the doorbell region; fires hwirq @data with
  *                              generic_handle_domain_irq_safe()
  *   lbmsi_name(msi)          - its device name, for messages
+ *   lbmsi_of_parent(dev)     - the controller that is the msi-parent of
+ *                              @dev, NULL if none
+ *   lbmsi_test_vector_alloc(msi, &addr, &data), lbmsi_test_vector_free(virq)
+ *                            - a vector allocated in the parent domain
+ *                              itself, with no device domain: for the bus
+ *                              exerciser's doorbell latency floor
  */
 
 #define pr_fmt(fmt) "pci-loopback-ep: " fmt
@@ -126,6 +132,47 @@ static void lbmsi_deliver(struct irq_work *work)
 					     "vector %u is not allocated (%d)\n",
 					     hwirq, ret);
 	}
+}
+
+struct lbmsi *lbmsi_of_parent(struct device *dev)
+{
+	struct device_node *np;
+	struct lbmsi *msi, *found = NULL;
+
+	np = of_parse_phandle(dev->of_node, "msi-parent", 0);
+	if (!np)
+		return NULL;
+
+	guard(mutex)(&lbmsi_list_lock);
+	list_for_each_entry(msi, &lbmsi_list, node) {
+		if (msi->dev->of_node == np) {
+			found = msi;
+			break;
+		}
+	}
+	of_node_put(np);
+
+	return found;
+}
+
+/* Returns the virq of a new vector whose message is @addr, @data */
+int lbmsi_test_vector_alloc(struct lbmsi *msi, phys_addr_t *addr, u32 *data)
+{
+	int virq;
+
+	virq = irq_domain_alloc_irqs(msi->domain, 1, NUMA_NO_NODE, NULL);
+	if (virq < 0)
+		return virq;
+
+	*addr = msi->base;
+	*data = irq_get_irq_data(virq)->hwirq;
+
+	return virq;
+}
+
+void lbmsi_test_vector_free(unsigned int virq)
+{
+	irq_domain_free_irqs(virq, 1);
 }
 
 /* The emulated controller has nothing to ack or mask */

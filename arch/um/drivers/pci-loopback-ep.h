@@ -364,6 +364,7 @@ bool lbep_msix_entry(struct lbep *ep, u32 table, unsigned int idx,
 bool lbep_host_access(struct lbep *ep, u64 pci, struct lbep_xfer *x,
 		      size_t len);
 int lbep_host_write32(struct lbep *ep, u64 pci, u32 val);
+bool lbep_ib_write32_phys(struct lbep *ep, phys_addr_t phys, u32 val);
 
 /* pci-loopback-ep-ob.c: outbound window */
 bool lbep_ob_translate(struct lbep *ep, phys_addr_t cpu, u64 *pci, u64 *seg);
@@ -375,6 +376,9 @@ extern struct platform_driver lbmsi_driver;
 struct lbmsi *lbmsi_lookup(phys_addr_t phys, size_t len);
 const char *lbmsi_name(const struct lbmsi *msi);
 void lbmsi_doorbell(struct lbmsi *msi, phys_addr_t phys, u32 data);
+struct lbmsi *lbmsi_of_parent(struct device *dev);
+int lbmsi_test_vector_alloc(struct lbmsi *msi, phys_addr_t *addr, u32 *data);
+void lbmsi_test_vector_free(unsigned int virq);
 
 /* pci-loopback-ep-dma.c: dmaengine provider */
 #if IS_ENABLED(CONFIG_DMA_ENGINE)
