@@ -99,7 +99,8 @@ check_doorbell_impl() {
 vntb_start() {
 	vntb_fn=$CFS/functions/$1/func1
 	vntb_epc=$(ls "$CFS/controllers" | head -1)
-	mkdir "$vntb_fn" || { echo "# cannot create $vntb_fn"; return 1; }
+	# An instance of an earlier round is configured and linked again.
+	[ -d "$vntb_fn" ] || mkdir "$vntb_fn" || { echo "# cannot create $vntb_fn"; return 1; }
 	_cfg=$(ls -d "$vntb_fn/$1".* 2>/dev/null | head -1)
 	[ -n "$_cfg" ] || { echo "# no $1.N group in $vntb_fn"; return 1; }
 	cfs_write 0x1957 "$vntb_fn/vendorid" && cfs_write 0x0809 "$vntb_fn/deviceid" &&
