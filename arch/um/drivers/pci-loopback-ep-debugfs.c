@@ -238,7 +238,7 @@ static int lbep_floor_run(struct lbep *ep, unsigned int rings)
 		return -ENODEV;
 	}
 
-	t = kvcalloc(rings, sizeof(*t), GFP_KERNEL);
+	t = kvzalloc_objs(*t, rings);
 	if (!t) {
 		ret = -ENOMEM;
 		goto out_vector;

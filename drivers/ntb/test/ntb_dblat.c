@@ -121,7 +121,7 @@ static int dblat_run(struct dblat_ctx *ctx, unsigned int rings)
 	    !ntb_link_is_up(peer->ntb, NULL, NULL))
 		return -ENOLINK;
 
-	t = kvcalloc(rings, sizeof(*t), GFP_KERNEL);
+	t = kvzalloc_objs(*t, rings);
 	if (!t)
 		return -ENOMEM;
 
@@ -223,7 +223,7 @@ static int dblat_probe(struct ntb_client *client, struct ntb_dev *ntb)
 	if (!ntb_db_valid_mask(ntb))
 		return -EINVAL;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc_obj(*ctx);
 	if (!ctx)
 		return -ENOMEM;
 	ctx->ntb = ntb;
