@@ -71,7 +71,7 @@ struct lbmsi {
 	raw_spinlock_t lock;	/* see kernel-doc */
 	DECLARE_BITMAP(used, LBMSI_NR_VECTORS);
 	struct list_head node;
-	struct irq_work work;
+	struct lbep_signal work;
 	DECLARE_BITMAP(pending, LBMSI_NR_VECTORS);
 };
 
@@ -114,10 +114,10 @@ void lbmsi_doorbell(struct lbmsi *msi, phys_addr_t phys, u32 data)
 
 	/* Like an ITS, signal the vector asynchronously, in hard IRQ context */
 	set_bit(data, msi->pending);
-	irq_work_queue(&msi->work);
+	lbep_signal_raise(&msi->work);
 }
 
-static void lbmsi_deliver(struct irq_work *work)
+static void lbmsi_deliver(struct lbep_signal *work)
 {
 	struct lbmsi *msi = container_of(work, struct lbmsi, work);
 	unsigned int hwirq;
@@ -298,7 +298,7 @@ static int lbmsi_probe(struct platform_device *pdev)
 	if (of_property_read_bool(dev->of_node, "uml,msi-mutable"))
 		info.domain_flags &= ~IRQ_DOMAIN_FLAG_MSI_IMMUTABLE;
 	raw_spin_lock_init(&msi->lock);
-	msi->work = IRQ_WORK_INIT_HARD(lbmsi_deliver);
+	lbep_signal_init(&msi->work, lbmsi_deliver);
 	info.host_data = msi;
 
 	guard(mutex)(&lbmsi_list_lock);
