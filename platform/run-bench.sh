@@ -10,12 +10,12 @@
 # BENCH_CONF (default platform/bench.conf; platform/bench-noise.conf has the C
 # function in both columns, to see the noise), BENCH_SECTIONS (default "epf
 # vntb": the pci-epf-test section, the vNTB section), BENCH_VNTB_MODES
-# (default "none msi embedded").
+# (default "none msi embedded msi+timer embedded+timer").
 set -uo pipefail
 repo=$1 work=$2 out=$3 logs=$4 umout=${5:-}
 rounds=${BENCH_ROUNDS:-5}
 modes=${BENCH_MODES:-msi embedded}
-vmodes=${BENCH_VNTB_MODES:-none msi embedded}
+vmodes=${BENCH_VNTB_MODES:-none msi embedded msi+timer embedded+timer}
 sections=" ${BENCH_SECTIONS:-epf vntb} "
 has_section() { [[ $sections == *" $1 "* ]]; }
 mkdir -p "$logs"
@@ -71,17 +71,22 @@ done
 # BAR layout ntb_hw_epf expects), the functions of the vntb-* lines.
 has_section vntb && [ -z "$vcols" ] && { echo "bench: $conf has no vntb-C line" >&2; exit 1; }
 has_section vntb || vmodes=""
-for mode in $vmodes; do
-	log=$logs/bench.vntb-$mode.log
-	echo "bench: booting um-bench, vNTB, $mode doorbells, $rounds rounds ($log)" >&2
+# MODE+timer: the loopback signals doorbells from a hard hrtimer
+# (pci_loopback_ep.doorbell_timer=1) instead of an irq_work (next tick).
+for label in $vmodes; do
+	mode=${label%+timer} extra=""
+	[ "$mode" = "$label" ] || extra=pci_loopback_ep.doorbell_timer=1
+	log=$logs/bench.vntb-$label.log
+	echo "bench: booting um-bench, vNTB, $label doorbells, $rounds rounds ($log)" >&2
 	bash "$repo/platform/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1800 \
 		loglevel=5 scenario=bench-vntb dtb="$out/dtb/$mode-imx8.dtb" doorbell="$mode" \
-		bench_vntb="$vcols" bench_rounds="$rounds" >"$logs/bench.vntb-$mode.boot" 2>&1
+		bench_label="$label" bench_vntb="$vcols" bench_rounds="$rounds" $extra \
+		>"$logs/bench.vntb-$label.boot" 2>&1
 	rc=$?
 	tap_of_scenario "$log" >&2
 	if [ $rc != 0 ]; then
-		echo "bench: the vNTB $mode boot failed (exit $rc); see $log" >&2
-		cat "$logs/bench.vntb-$mode.boot" >&2
+		echo "bench: the vNTB $label boot failed (exit $rc); see $log" >&2
+		cat "$logs/bench.vntb-$label.boot" >&2
 		fail=1
 	fi
 	grep '^BENCH ' "$log" >>"$raw"

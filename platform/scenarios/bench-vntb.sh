@@ -29,14 +29,15 @@
 . /lib/eptest.sh
 
 mode=${doorbell:-msi}
+label=${bench_label:-$mode}
 rounds=${bench_rounds:-5}
 cols=$(echo "${bench_vntb:-C:pci_epf_vntb}" | tr ',' ' ')
 dbl=/sys/kernel/debug/ntb_dblat
 floor=$(ls -d /sys/kernel/debug/pci-loopback-ep/*/doorbell-floor 2>/dev/null | head -1)
-echo "# bench-vntb: mode $mode, columns $cols, $rounds rounds"
+echo "# bench-vntb: mode $label, columns $cols, $rounds rounds, doorbell_timer $(cat /sys/module/pci_loopback_ep/parameters/doorbell_timer 2>/dev/null)"
 dmesg -n 1
 
-out() { echo "BENCH vntb-$mode $col $r $1 $2"; }
+out() { echo "BENCH vntb-$label $col $r $1 $2"; }
 # ns_to_us NS: microseconds with one decimal
 ns_to_us() { awk -v n="$1" 'BEGIN { printf "%.1f\n", n / 1000 }'; }
 # field KEY LINE...: the value after KEY in "KEY value KEY value ..."
