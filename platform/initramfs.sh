@@ -26,9 +26,14 @@ for t in "$repo"/platform/tools/*.c; do
 	gcc -static -O2 -Wall -I"$work/include/uapi" -o "$stage/bin/$(basename "$t" .c)" "$t"
 done
 
-# The kernel's loadable modules (ntb_netdev), flat in /lib/modules.
+# The kernel's loadable modules (ntb_netdev), flat in /lib/modules: those of
+# its modules.order (not a stale .ko of an earlier configuration).
 mkdir -p "$stage/lib/modules"
-find "$out" -path "$stage" -prune -o -name '*.ko' -exec cp {} "$stage/lib/modules/" \;
+if [ -f "$out/modules.order" ]; then
+	sed 's/\.o$/.ko/' "$out/modules.order" | while read -r m; do
+		cp "$out/$m" "$stage/lib/modules/"
+	done
+fi
 
 # Devicetrees of the emulated platform, one per mode (passed with dtb=).
 mkdir -p "$out/dtb"
