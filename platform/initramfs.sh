@@ -19,6 +19,7 @@ install -m 0755 "$repo/platform/initramfs/init" "$stage/init"
 install -m 0755 "$repo/platform/initramfs/ep-function" "$stage/bin/ep-function"
 # The scenarios' helpers and the TAP helper the host runners use too.
 cp "$repo/platform/initramfs/eptest.sh" "$stage/lib/eptest.sh"
+cp "$repo/platform/initramfs/vntb.sh" "$stage/lib/vntb.sh"
 cp "$repo/platform/tap.sh" "$stage/lib/tap.sh"
 cp "$repo"/platform/scenarios/*.sh "$stage/scenarios/"
 for t in "$repo"/platform/tools/*.c; do
@@ -26,14 +27,19 @@ for t in "$repo"/platform/tools/*.c; do
 	gcc -static -O2 -Wall -I"$work/include/uapi" -o "$stage/bin/$(basename "$t" .c)" "$t"
 done
 
-# The kernel's loadable modules (ntb_netdev), flat in /lib/modules: those of
-# its modules.order (not a stale .ko of an earlier configuration).
-mkdir -p "$stage/lib/modules"
-if [ -f "$out/modules.order" ]; then
-	sed 's/\.o$/.ko/' "$out/modules.order" | while read -r m; do
-		cp "$out/$m" "$stage/lib/modules/"
-	done
+# The kernel's modules (the NTB clients, ntb_netdev), for busybox modprobe;
+# and for the kernel's NTB selftest (a bash script, run by scenario
+# vntb-suite), bash with the shared libraries it needs.
+if grep -q '^CONFIG_MODULES=y' "$out/.config"; then
+	make -s -C "$work" O="$out" ARCH=um LLVM=1 INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
+		modules_install
 fi
+install -m 0755 "$st/ntb/ntb_test.sh" "$stage/bin/ntb_test.sh"
+for f in /bin/bash $(ldd /bin/bash | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[ \t]*\(\/[^ ]*\) .*/\1/p'); do
+	mkdir -p "$stage$(dirname "$f")"
+	cp -L "$f" "$stage$f"
+done
+[ -f /etc/ld.so.cache ] && cp /etc/ld.so.cache "$stage/etc/"
 
 # Devicetrees of the emulated platform, one per mode (passed with dtb=).
 mkdir -p "$out/dtb"

@@ -20,15 +20,16 @@ pure=$(tr , '\n' <<<"$all" | grep -v -x "$hw" | paste -sd, -)
 
 # One boot per line: NAME, SUITES that must run, kunit.filter_glob, more
 # arguments.  The filter takes a single glob, hence two boots:
-# - every suite but $hw, the only one whose name ends in "w";
+# - every suite but $hw, the only one whose name ends in "w" (all of them
+#   start with rust_pci_);
 # - $hw on QEMU's devicetree plus the nodes of qemu-kunit-its.dtsi (MSI
-#   parent: the machine's GICv3 ITS), all its cases but the three whose names
-#   start with "m", which need UML's loopback MSI controller ($excluded).
-boots="pure $pure rust_pci_endpoin*[!w]
-hw $hw $hw.[!m]* $its"
-excluded="msi_success:asserts_the_UML_loopback_doorbell_address_0xd0000000,_the_ITS_one_is_GITS_TRANSLATER
-mutable_msi_parent_falls_back:needs_UML's_mutable_loopback_MSI_controller
-msi_error_not_enodev_no_fallback:needs_UML's_two-vector_loopback_MSI_controller"
+#   parent: the machine's GICv3 ITS), all its cases but those whose names
+#   start with "uml_", which need UML's loopback MSI controllers ($excluded).
+#   msi_success rings its doorbells through GITS_TRANSLATER there.
+boots="pure $pure rust_pci_*[!w]
+hw $hw $hw.[!u]* $its"
+excluded="uml_mutable_msi_parent_falls_back:needs_UML's_mutable_loopback_MSI_controller
+uml_msi_error_not_enodev_no_fallback:needs_UML's_two-vector_loopback_MSI_controller"
 
 echo "TAP version 13"
 while read -r name suites glob extra; do

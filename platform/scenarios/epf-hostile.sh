@@ -18,7 +18,8 @@
 #                       the BAR, DISABLE_DOORBELL; the BAR is memory again
 #     disable-doorbell  DISABLE_DOORBELL with no doorbell enabled
 #     irq-type          a command with irq_type 7
-#     irq-number        MSI irq_number 0 and 33 (32 vectors allocated)
+#     irq-number        MSI irq_number 0 and 33 (32 vectors allocated); an
+#                       ENABLE_DOORBELL rejected for its vector enables nothing
 #     dma-no-channel    FLAG_USE_DMA on an EP without DMA (uml,dma = "none")
 #     huge-size         READ/WRITE/COPY of 2-4 GiB
 #     addr-overflow     host address + size wrapping past 2^64
@@ -65,6 +66,9 @@ irq_count() {
 }
 
 reg() { epreg "$B0" "$@"; }
+
+# The IRQ numbers of /proc/interrupts, one per line, sorted
+irq_lines() { awk -F: '/^ *[0-9]+:/ { print $1 + 0 }' /proc/interrupts | sort; }
 
 # hcmd COMMAND: issue a command as the host would and wait for it to
 # complete.  Sets ST (final STATUS), DONE (0: IRQ_RAISED seen) and NIRQ
@@ -239,7 +243,22 @@ for c in $(echo "$checks" | tr ',' ' '); do
 		reg $R_IRQ_NUMBER 33
 		rejected "irq-number: RAISE_MSI_IRQ with irq_number 33 of 32" $C_RAISE_MSI
 		reg $R_IRQ_NUMBER 0
-		rejected "irq-number: RAISE_MSI_IRQ with irq_number 0" $C_RAISE_MSI ;;
+		rejected "irq-number: RAISE_MSI_IRQ with irq_number 0" $C_RAISE_MSI
+		# A command rejected for its vector must not have run: no doorbell
+		# IRQ requested, no BAR retargeted.
+		irq_lines >/tmp/irqs.0
+		reg $R_IRQ_NUMBER 33
+		rejected "irq-number: ENABLE_DOORBELL with irq_number 33 of 32" $C_ENABLE_DB
+		irq_lines >/tmp/irqs.1
+		new=$(grep -vxFf /tmp/irqs.0 /tmp/irqs.1 | paste -sd' ')
+		reg $R_IRQ_NUMBER 1
+		if [ -n "$new" ]; then
+			not_ok "irq-number: the rejected ENABLE_DOORBELL enabled a doorbell anyway (took-effect)" \
+				"new IRQ(s) $new, STATUS $ST"
+			hcmd $C_DISABLE_DB
+		else
+			ok "irq-number: the rejected ENABLE_DOORBELL left no doorbell"
+		fi ;;
 	dma-no-channel)
 		set64 $R_SRC_LO $R_SRC_HI 0x100000; reg $R_SIZE 4096; reg $R_FLAGS 1
 		rejected "dma-no-channel: READ with FLAG_USE_DMA" $C_READ ;;
@@ -294,12 +313,12 @@ for c in $(echo "$checks" | tr ',' ' '); do
 	doorbell-bar-wrong)
 		tampered_disable "doorbell-bar-wrong: DISABLE_DOORBELL with doorbell_bar = 0" 0 ;;
 	unbind-leak)
-		awk -F: '/^ *[0-9]+:/ { print $1 + 0 }' /proc/interrupts | sort >/tmp/irqs.0
+		irq_lines >/tmp/irqs.0
 		if ! db_enable; then
 			not_ok "unbind-leak: ENABLE_DOORBELL failed, nothing to test (setup)"
 			continue
 		fi
-		awk -F: '/^ *[0-9]+:/ { print $1 + 0 }' /proc/interrupts | sort >/tmp/irqs.1
+		irq_lines >/tmp/irqs.1
 		new=$(grep -vxFf /tmp/irqs.0 /tmp/irqs.1 | paste -sd' ')
 		echo "# doorbell IRQ(s): $new"
 		grep -E "^ *($(echo "$new" | tr ' ' '|')):" /proc/interrupts | sed 's/^/# /'

@@ -14,6 +14,9 @@
  *                               milliseconds; prints the last value read;
  *                               exit 0 when set, 1 on time-out.  All-ones
  *                               (an unbacked BAR) never counts as set.
+ *   epreg -a FILE OFF MASK MS   the same, until any of the MASK bits is
+ *                               set; prints the last value read and the
+ *                               milliseconds waited ("0x%08x N").
  *   epreg -i DEV TYPE           PCITEST_SET_IRQTYPE ioctl on a
  *                               pci_endpoint_test device (0 INTx, 1 MSI,
  *                               2 MSI-X): makes the host driver allocate and
@@ -38,7 +41,7 @@ static int bad_args(void)
 {
 	fprintf(stderr,
 		"usage: epreg FILE OFF [VALUE]\n"
-		"       epreg -w FILE OFF MASK TIMEOUT_MS\n"
+		"       epreg -w|-a FILE OFF MASK TIMEOUT_MS\n"
 		"       epreg -i DEV IRQ_TYPE\n");
 	return 2;
 }
@@ -88,9 +91,9 @@ static long long now_ms(void)
 }
 
 static int wait_bits(const char *file, unsigned long long off,
-		     unsigned long long mask, unsigned long long ms)
+		     unsigned long long mask, unsigned long long ms, int any)
 {
-	long long end = now_ms() + ms;
+	long long start = now_ms(), end = start + ms;
 	uint32_t v = 0;
 	int fd, ret = 1;
 
@@ -104,7 +107,7 @@ static int wait_bits(const char *file, unsigned long long off,
 			ret = 2;
 			break;
 		}
-		if (v != 0xffffffffu && (v & mask) == mask) {
+		if (v != 0xffffffffu && (any ? (v & mask) != 0 : (v & mask) == mask)) {
 			ret = 0;
 			break;
 		}
@@ -113,7 +116,10 @@ static int wait_bits(const char *file, unsigned long long off,
 		usleep(1000);
 	}
 	close(fd);
-	printf("0x%08x\n", v);
+	if (any)
+		printf("0x%08x %lld\n", v, now_ms() - start);
+	else
+		printf("0x%08x\n", v);
 	return ret;
 }
 
@@ -139,10 +145,10 @@ int main(int argc, char **argv)
 	uint32_t v;
 	int fd, ret;
 
-	if (argc == 6 && !strcmp(argv[1], "-w")) {
+	if (argc == 6 && (!strcmp(argv[1], "-w") || !strcmp(argv[1], "-a"))) {
 		if (num(argv[3], &off) || num(argv[4], &mask) || num(argv[5], &ms))
 			return 2;
-		return wait_bits(argv[2], off, mask, ms);
+		return wait_bits(argv[2], off, mask, ms, argv[1][1] == 'a');
 	}
 	if (argc == 4 && !strcmp(argv[1], "-i")) {
 		if (num(argv[3], &val))

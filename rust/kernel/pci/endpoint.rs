@@ -26,16 +26,27 @@ use crate::{
 mod bar;
 mod cfs;
 mod controller;
+mod deferred;
 #[cfg(CONFIG_PCI_ENDPOINT_MSI_DOORBELL)]
 pub mod doorbell;
 mod driver;
 mod function;
+mod keep;
+#[cfg(CONFIG_NTB)]
+mod ntb;
+mod outbound;
 pub mod poll;
 
 pub use self::bar::{
+    is_aligned_to_size,
     BarIo,
     BarSpace,
     Retarget, //
+};
+pub use self::cfs::{
+    CfsAttr,
+    CfsKind,
+    MAX_CFS_ATTRS, //
 };
 pub use self::controller::{
     AuxResource,
@@ -47,6 +58,10 @@ pub use self::controller::{
     Features,
     Linked,
     Mapping, //
+};
+pub use self::deferred::{
+    deferred_vector,
+    DeferredIrqs, //
 };
 pub use self::driver::{
     Adapter,
@@ -61,6 +76,7 @@ pub use self::function::{
     HeaderInfo,
     InterruptPin, //
 };
+pub use self::outbound::OutboundWindow;
 pub use self::poll::{
     PollNext,
     PollWaker, //

@@ -20,10 +20,11 @@
 //!   bad BAR number) still completes: the failure status of the command is written and the
 //!   interrupt raised. C drops such commands silently and the host times out.
 //! - An invalid `irq_type` or `irq_number` (including vector 0, which C passes to the
-//!   controller) is not raised. The command fails (`NO_RESOURCE` for the RAISE_*_IRQ commands,
-//!   which have no failure bit of their own) and completes with the first interrupt the host
-//!   has enabled (MSI-X vector 1, MSI vector 1 or INTx), so that the host does not wait for
-//!   an interrupt that never comes. C writes `IRQ_RAISED` and raises nothing.
+//!   controller) is not raised, and the command is rejected before it runs: it fails
+//!   (`NO_RESOURCE` for the RAISE_*_IRQ commands, which have no failure bit of their own)
+//!   without taking effect, and completes with the first interrupt the host has enabled
+//!   (MSI-X vector 1, MSI vector 1 or INTx), so that the host does not wait for an interrupt
+//!   that never comes. C runs the command, writes `IRQ_RAISED` and raises nothing.
 //! - `FLAGS.USE_DMA` is only consulted by READ/WRITE/COPY; C drops *every* command while the
 //!   flag is set on an endpoint without DMA.
 //! - DISABLE_DOORBELL without an enabled doorbell fails with `DOORBELL_DISABLE_FAIL` (C
@@ -693,14 +694,15 @@ impl<'epc> TestBinding<'epc> {
         }
     }
 
-    /// Adds `status` to the status register and raises the interrupt the host asked for.
+    /// Adds `status` to the status register and raises `target`, the interrupt the host asked
+    /// for (see [`TestBinding::irq_target`]).
     ///
     /// If that interrupt does not exist, the command fails with `fail` (or `NO_RESOURCE`) and the
     /// interrupt of [`TestBinding::fallback_irq`] is raised instead.
-    fn complete(&self, status: Status, fail: Option<StatusBit>, irq_type: Option<IrqType>) {
+    fn complete(&self, status: Status, fail: Option<StatusBit>, target: Option<(IrqType, u16)>) {
         let mut status = self.read(STATUS).status() | status;
 
-        let target = match self.irq_target(irq_type) {
+        let target = match target {
             Some(target) => Some(target),
             None => {
                 // Clears the success bits only, not the bits no `StatusBit` names.
@@ -754,9 +756,16 @@ impl<'epc> TestBinding<'epc> {
                     u32::from(commands)
                 );
 
-                self.complete(status, commands.fail_status(), irq_type);
+                self.complete(status, commands.fail_status(), self.irq_target(irq_type));
                 return;
             }
+        };
+
+        // The host would not get the interrupt it asked for: the command fails before it runs,
+        // so that a failure status never stands for a command that took effect.
+        let Some(target) = self.irq_target(irq_type) else {
+            self.complete(Status::empty(), command.fail_status(), None);
+            return;
         };
 
         let result = match command {
@@ -777,7 +786,7 @@ impl<'epc> TestBinding<'epc> {
             Ok(s) => s,
             Err(s) => fail.map_or(s, |f| s | f),
         };
-        self.complete(status, fail, irq_type);
+        self.complete(status, fail, Some(target));
     }
 
     /// Reports a ring of the doorbell, see C's `pci_epf_test_doorbell_handler()`.
@@ -788,7 +797,11 @@ impl<'epc> TestBinding<'epc> {
 
         if db.registration().handler().rang.xchg(false, Relaxed) {
             let irq_type = self.read(IRQ_TYPE).irq_type();
-            self.complete(StatusBit::DoorbellSuccess.into(), None, irq_type);
+            self.complete(
+                StatusBit::DoorbellSuccess.into(),
+                None,
+                self.irq_target(irq_type),
+            );
         }
     }
 

@@ -281,6 +281,44 @@ impl<'a> BarSpace<'a> {
         Ok(offset)
     }
 
+    /// Translates the whole BAR to the memory at `addr`, for memory windows whose inbound
+    /// translation a local client chooses at run time (the NTB `mw_set_trans`).
+    ///
+    /// Unlike [`BarSpace::retarget_to`], `addr` is not aligned down: it must be aligned to the
+    /// size of the BAR, which the host reaches as a whole from `addr` on. The BAR may already be
+    /// translated; the new translation replaces the old one, which stays in place if setting
+    /// the new one fails. [`BarSpace::restore`] translates the BAR back to this memory, so that
+    /// the host no longer reaches the client's memory.
+    ///
+    /// The BAR is set with the function's own function numbers.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the BAR is not set or `addr` is not aligned to its size, [`ENOMEM`], or the
+    /// error of `pci_epc_set_bar()`.
+    pub fn translate_to(&mut self, addr: DmaAddress) -> Result {
+        if !self.set || !is_aligned_to_size(addr, self.io.size) {
+            return Err(EINVAL);
+        }
+
+        // SAFETY: `self.epf_bar()` is valid for reads.
+        let mut desc = unsafe { self.epf_bar().read() };
+        desc.phys_addr = addr;
+        desc.addr = core::ptr::null_mut();
+
+        let desc = KBox::new(Opaque::new(desc), GFP_KERNEL)?;
+        let (epc, func_no, vfunc_no) = self.ctrl.raw_parts();
+
+        // SAFETY: `epc` is the controller of the function; `desc` is a valid descriptor that is
+        // kept alive until the BAR is set to another one or cleared.
+        to_result(unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, desc.get()) })?;
+
+        // INVARIANT: The BAR is set to `desc`; the controller no longer uses the previous
+        // descriptor, which is dropped here.
+        self.retarget = Some(desc);
+        Ok(())
+    }
+
     /// Returns whether the BAR is translated to other memory, see [`BarSpace::retarget_to`].
     pub fn is_retargeted(&self) -> bool {
         self.retarget.is_some()
@@ -470,6 +508,25 @@ impl Drop for BarSpace<'_> {
 
         self.ctrl.state().release_bar(self.bar);
     }
+}
+
+/// Returns whether `addr` is aligned to `size`, a power of two as BAR sizes are.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::pci::endpoint::is_aligned_to_size;
+///
+/// assert!(is_aligned_to_size(0x10_0000, 0x10_0000));
+/// assert!(!is_aligned_to_size(0x10_1000, 0x10_0000));
+/// // A size that is not a power of two never matches.
+/// assert!(!is_aligned_to_size(0, 0x3000));
+/// ```
+pub fn is_aligned_to_size(addr: DmaAddress, size: usize) -> bool {
+    // CAST: A BAR size fits the DMA address space.
+    let size = size as DmaAddress;
+
+    size.is_power_of_two() && addr & (size - 1) == 0
 }
 
 /// The memory behind a BAR as an I/O region: the [`Io`] backend of a [`BarSpace`].

@@ -290,6 +290,103 @@ impl<'a> Doorbells<'a> {
     }
 }
 
+impl<'a> Doorbells<'a> {
+    /// Requests the interrupts of several doorbells with hard interrupt handlers and keeps the
+    /// doorbells in the returned object.
+    ///
+    /// `handler` is called for each doorbell, in index order, whose interrupt is not the
+    /// interrupt of an earlier doorbell: several embedded doorbells may share one interrupt,
+    /// which is then requested once (the handler of the first of them gets it, and can tell
+    /// from [`Doorbells::get`] which doorbells share it). A doorbell for which `handler` returns
+    /// [`None`] is skipped. Each interrupt is requested with the
+    /// [required flags](DoorbellKind::required_flags) of its doorbell and `flags`.
+    ///
+    /// Dropping the result frees the interrupts and then the doorbells.
+    ///
+    /// # Errors
+    ///
+    /// [`ENXIO`] if a doorbell to request has no interrupt, [`ENOMEM`], or the error of
+    /// `request_irq()`; the interrupts requested so far and the doorbells are freed.
+    pub fn into_irqs<H: irq::Handler + 'static>(
+        self,
+        flags: irq::Flags,
+        name: &'static CStr,
+        mut handler: impl FnMut(usize, &DoorbellMsg) -> Option<H>,
+    ) -> Result<DoorbellIrqs<'a, H>> {
+        let mut irqs = DoorbellIrqs {
+            registrations: KVec::new(),
+            doorbells: self,
+        };
+
+        for index in 0..irqs.doorbells.len() {
+            let msg = irqs.doorbells.msgs[index];
+            let irq = msg.irq().ok_or(ENXIO)?;
+
+            if irqs.doorbells.msgs[..index]
+                .iter()
+                .any(|m| m.irq() == Some(irq))
+            {
+                continue;
+            }
+
+            let Some(h) = handler(index, &msg) else {
+                continue;
+            };
+
+            let func: &'a Function<device::Bound> = irqs.doorbells.function();
+
+            // SAFETY: `irq` was allocated as a doorbell of this function. It stays allocated
+            // while the registration exists: `DoorbellIrqs` drops its registrations before its
+            // doorbells.
+            let request = unsafe { IrqRequest::new(func.as_ref(), irq) };
+
+            let registration = KBox::pin_init(
+                irq::Registration::new(request, msg.irq_flags() | flags, name, Ok::<_, Error>(h)),
+                GFP_KERNEL,
+            )?;
+
+            irqs.registrations.push((index, registration), GFP_KERNEL)?;
+        }
+
+        Ok(irqs)
+    }
+}
+
+/// Doorbells with the requested interrupts of several of them, see [`Doorbells::into_irqs`].
+pub struct DoorbellIrqs<'a, H: irq::Handler + 'static> {
+    // Declared before `doorbells`: the interrupts are freed before the doorbells.
+    registrations: KVec<(usize, Pin<KBox<irq::Registration<H>>>)>,
+    doorbells: Doorbells<'a>,
+}
+
+impl<'a, H: irq::Handler + 'static> DoorbellIrqs<'a, H> {
+    /// Returns the doorbells.
+    pub fn doorbells(&self) -> &Doorbells<'a> {
+        &self.doorbells
+    }
+
+    /// Returns the number of requested interrupts.
+    pub fn irq_count(&self) -> usize {
+        self.registrations.len()
+    }
+
+    /// Returns the handlers of the requested interrupts, with the index of the doorbell each
+    /// interrupt was requested for.
+    pub fn handlers(&self) -> impl Iterator<Item = (usize, &H)> {
+        self.registrations
+            .iter()
+            .map(|(index, reg)| (*index, reg.handler()))
+    }
+
+    /// Returns the address/data pair the host must write to ring doorbell `index`, or [`None`]
+    /// if there is no such doorbell.
+    ///
+    /// The message of an MSI doorbell is only known once an interrupt was requested for it.
+    pub fn message(&self, index: usize) -> Option<Message> {
+        (index < self.doorbells.len()).then(|| self.doorbells.message(index))
+    }
+}
+
 /// Doorbells with the requested interrupt of one of them, see [`Doorbells::into_threaded_irq`].
 #[pin_data]
 pub struct RequestedDoorbells<'a, R> {

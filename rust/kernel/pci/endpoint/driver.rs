@@ -5,7 +5,11 @@
 //! C header: [`include/linux/pci-epf.h`](srctree/include/linux/pci-epf.h)
 
 use super::{
-    cfs::CfsBarSizes,
+    cfs::{
+        CfsAttr,
+        CfsAttrs,
+        CfsBarSizes, //
+    },
     function::FunctionState,
     poll::{
         PollNext,
@@ -161,7 +165,7 @@ unsafe impl<T: Driver> driver::RegistrationOps for Adapter<T> {
             // while the function's configfs directory, and the group in it, stay until the
             // function is released. No unbind through sysfs, then, which would drop the data
             // under a live directory.
-            (*edrv.get()).driver.suppress_bind_attrs = T::BAR_SIZES.is_some();
+            (*edrv.get()).driver.suppress_bind_attrs = Self::HAS_CFS;
         }
 
         // SAFETY: `edrv` is guaranteed to be a valid `DriverType`.
@@ -175,12 +179,21 @@ unsafe impl<T: Driver> driver::RegistrationOps for Adapter<T> {
 }
 
 impl<T: Driver> Adapter<T> {
+    /// Whether the functions of the driver have a configfs group of their own.
+    const HAS_CFS: bool = {
+        assert!(
+            T::BAR_SIZES.is_none() || T::CFS_ATTRS.is_empty(),
+            "a driver has either BAR_SIZES or CFS_ATTRS"
+        );
+        T::BAR_SIZES.is_some() || !T::CFS_ATTRS.is_empty()
+    };
+
     /// The EPF core rejects drivers without `bind` or `unbind`, so both are always installed.
     const OPS: bindings::pci_epf_ops = bindings::pci_epf_ops {
         bind: Some(Self::bind_callback),
         unbind: Some(Self::unbind_callback),
-        // Only the BAR sizes are supported as function specific attributes, see `cfs`.
-        add_cfs: if T::BAR_SIZES.is_some() {
+        // The BAR sizes or the driver's own attributes, see `cfs`.
+        add_cfs: if Self::HAS_CFS {
             Some(Self::add_cfs_callback)
         } else {
             None
@@ -295,6 +308,8 @@ impl<T: Driver> Adapter<T> {
         data: Pin<&'a DriverData<'a, T>>,
     ) {
         let Some(mut binding) = data.get_ref().binding().take() else {
+            // SAFETY: Without a binding, nothing holds a reference to a kept value.
+            unsafe { data.state.kept.drop_all() };
             return;
         };
 
@@ -315,6 +330,10 @@ impl<T: Driver> Adapter<T> {
         }
 
         drop(binding);
+
+        // SAFETY: The binding, which may hold references to the kept values for the link, is
+        // gone, and the link ends when this returns.
+        unsafe { data.state.kept.drop_all() };
     }
 
     extern "C" fn probe_callback(
@@ -350,7 +369,21 @@ impl<T: Driver> Adapter<T> {
                 .as_ref()
                 .map(|sizes| CfsBarSizes::new(epf, sizes));
 
-            let state = FunctionState::with(poll.clone(), cfs);
+            let attrs = if T::CFS_ATTRS.is_empty() {
+                None
+            } else {
+                match CfsAttrs::new(epf, T::CFS_ATTRS) {
+                    Ok(attrs) => Some(attrs),
+                    Err(e) => {
+                        if let Some(poll) = poll {
+                            poll.shutdown();
+                        }
+                        return Err(e);
+                    }
+                }
+            };
+
+            let state = FunctionState::with(poll.clone(), cfs, attrs);
 
             // SAFETY: `epf` is valid for the duration of this callback.
             let _guard = unsafe { Self::epf_lock(epf) }.lock();
@@ -447,7 +480,15 @@ impl<T: Driver> Adapter<T> {
             // user of the context beyond this call.
             let ctx = unsafe { Self::context(func, data) }.ok_or(EINVAL)?;
 
-            *slot = Some(KBox::pin_init(T::link(&ctx), GFP_KERNEL)?);
+            match KBox::pin_init(T::link(&ctx), GFP_KERNEL) {
+                Ok(binding) => *slot = Some(binding),
+                Err(e) => {
+                    // SAFETY: Linking failed: nothing holds a reference to a value kept while
+                    // it ran.
+                    unsafe { data.state.kept.drop_all() };
+                    return Err(e);
+                }
+            }
             Ok(0)
         })
     }
@@ -561,15 +602,21 @@ impl<T: Driver> Adapter<T> {
             return ptr::null_mut();
         };
 
-        match &data.get_ref().state.cfs {
-            // SAFETY: The state lives in the pinned driver data, which outlives the group: the
-            // function's configfs directory, with this group, is removed before the function is
-            // released and its driver data dropped, and the driver cannot be unbound through
-            // sysfs (`suppress_bind_attrs`, see `register`). `add_cfs` is called once per
-            // function. (Unloading the driver's module while a function directory exists is
-            // the one remaining way, shared with C pci-epf-test, see the module doc of `cfs`.)
-            Some(cfs) => unsafe { cfs.init_group() },
-            None => ptr::null_mut(),
+        let state = &data.get_ref().state;
+
+        // SAFETY (both arms): The state lives in the pinned driver data, which outlives the
+        // group: the function's configfs directory, with this group, is removed before the
+        // function is released and its driver data dropped, and the driver cannot be unbound
+        // through sysfs (`suppress_bind_attrs`, see `register`). `add_cfs` is called once per
+        // function, and a driver has only one of the two groups (`HAS_CFS`). (Unloading the
+        // driver's module while a function directory exists is the one remaining way, shared
+        // with C pci-epf-test, see the module doc of `cfs`.)
+        match (&state.cfs, &state.attrs) {
+            // SAFETY: See above.
+            (Some(cfs), _) => unsafe { cfs.init_group() },
+            // SAFETY: See above.
+            (None, Some(attrs)) => unsafe { attrs.init_group() },
+            (None, None) => ptr::null_mut(),
         }
     }
 
@@ -786,6 +833,16 @@ pub trait Driver {
     /// function's configfs directory, like C drivers do with `add_cfs`. The driver reads the
     /// current values with [`Controller::bar_size`].
     const BAR_SIZES: Option<[usize; BarNo::COUNT]> = None;
+
+    /// The function specific configfs attributes of the functions of this driver, if it has
+    /// others than the BAR sizes (a driver has either [`Driver::BAR_SIZES`] or these).
+    ///
+    /// They are created like the BAR sizes, in a group named after the function device below
+    /// the function's configfs directory, parsed, checked and shown like the attributes of C
+    /// drivers (see [`CfsAttr`]), and refused with `EOPNOTSUPP` while the function is linked to
+    /// a controller. The driver reads them with [`Controller::cfs_value`], by their index in
+    /// this table.
+    const CFS_ATTRS: &'static [CfsAttr] = &[];
 
     /// Endpoint function driver probe.
     ///

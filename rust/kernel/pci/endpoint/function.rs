@@ -6,7 +6,11 @@
 //! C header: [`include/linux/pci-epf.h`](srctree/include/linux/pci-epf.h)
 
 use super::{
-    cfs::CfsBarSizes,
+    cfs::{
+        CfsAttrs,
+        CfsBarSizes, //
+    },
+    keep::Kept,
     poll::PollWork,
     BarNo, //
 };
@@ -17,8 +21,7 @@ use crate::{
     sync::{
         atomic::{
             Atomic,
-            Full,
-            Relaxed, //
+            Full, //
         },
         Arc, //
     },
@@ -309,49 +312,47 @@ pub(crate) struct FunctionState {
     pub(crate) poll: Option<Arc<PollWork>>,
     /// The BAR sizes of the configfs `barN_size` attributes, if the driver has them.
     pub(crate) cfs: Option<CfsBarSizes>,
+    /// The function specific configfs attributes, if the driver has them.
+    pub(crate) attrs: Option<CfsAttrs>,
+    /// The values kept until the function is unlinked, see [`Controller::keep`].
+    ///
+    /// [`Controller::keep`]: super::Controller::keep
+    pub(crate) kept: Kept,
 }
 
 impl FunctionState {
     pub(crate) fn new() -> Self {
-        Self::with(None, None)
+        Self::with(None, None, None)
     }
 
-    pub(crate) fn with(poll: Option<Arc<PollWork>>, cfs: Option<CfsBarSizes>) -> Self {
+    pub(crate) fn with(
+        poll: Option<Arc<PollWork>>,
+        cfs: Option<CfsBarSizes>,
+        attrs: Option<CfsAttrs>,
+    ) -> Self {
         Self {
             bars: Atomic::new(0),
             poll,
             cfs,
+            attrs,
+            kept: Kept::new(),
         }
     }
 
     /// Takes the exclusive right to allocate memory for `bar`.
     pub(super) fn claim_bar(&self, bar: BarNo) -> Result {
         let bit = 1u32 << bar.index();
-        let mut old = self.bars.load(Relaxed);
 
-        loop {
-            if old & bit != 0 {
-                return Err(EBUSY);
-            }
-
-            match self.bars.cmpxchg(old, old | bit, Full) {
-                Ok(_) => return Ok(()),
-                Err(cur) => old = cur,
-            }
+        // Setting a bit that is set already changes nothing: that claim stays the other one's.
+        if self.bars.fetch_or(bit, Full) & bit != 0 {
+            return Err(EBUSY);
         }
+        Ok(())
     }
 
     /// Gives back the right taken by [`FunctionState::claim_bar`].
     pub(super) fn release_bar(&self, bar: BarNo) {
-        let bit = 1u32 << bar.index();
-        let mut old = self.bars.load(Relaxed);
-
-        loop {
-            match self.bars.cmpxchg(old, old & !bit, Full) {
-                Ok(_) => return,
-                Err(cur) => old = cur,
-            }
-        }
+        self.bars.fetch_andnot(1u32 << bar.index(), Full);
     }
 }
 

@@ -556,6 +556,115 @@ fn fire(irq: u32) -> Result {
     to_result(unsafe { bindings::generic_handle_irq_safe(irq) })
 }
 
+/// The offset of `GITS_TRANSLATER`, the doorbell register of a GICv3 ITS, in its register frame
+/// (Arm IHI 0069, "GITS_TRANSLATER").
+const GITS_TRANSLATER: u64 = 0x1_0040;
+
+/// Returns big-endian cell `index` of property `name` of devicetree node `np`.
+///
+/// # Safety
+///
+/// `np` must be a valid devicetree node.
+unsafe fn of_cell(np: *const bindings::device_node, name: &CStr, index: usize) -> Option<u32> {
+    let mut len: c_int = 0;
+    // SAFETY: `np` is valid by the safety requirements and `name` is a valid string.
+    let prop = unsafe { bindings::of_get_property(np, name.as_char_ptr(), &mut len) };
+    let len = usize::try_from(len).ok()?;
+    if prop.is_null() || (index + 1) * 4 > len {
+        return None;
+    }
+    // SAFETY: The property's value has `len` bytes, more than `(index + 1) * 4`. Devicetree
+    // values are only 4-byte aligned by convention: read it unaligned.
+    let raw = unsafe {
+        prop.cast::<u8>()
+            .add(index * 4)
+            .cast::<u32>()
+            .read_unaligned()
+    };
+    Some(u32::from_be(raw))
+}
+
+/// Returns the address of the doorbell register of the MSI controller of parent device `dev`, as
+/// its devicetree describes it: the controller is the node of `dev`'s `msi-parent` or that of its
+/// first `msi-map` entry; the doorbell of a `uml,loopback-msi` controller is the start of its
+/// `reg`, that of a GICv3 ITS is `GITS_TRANSLATER` in its register frame. The controller's parent
+/// buses must map addresses 1:1 (`ranges;`), as they do in QEMU's `virt` and in `kunit.dts`.
+///
+/// # Safety
+///
+/// `dev` must be a valid device.
+unsafe fn msi_doorbell_address(dev: *mut bindings::device) -> Result<u64> {
+    // SAFETY: `dev` is valid by the safety requirements.
+    let np = unsafe { (*dev).of_node };
+    if np.is_null() {
+        return Err(ENODEV);
+    }
+    // SAFETY: `np` is the valid node of `dev`. `msi-parent` is one phandle here; an `msi-map`
+    // entry is <rid-base phandle msi-base length>.
+    let phandle = unsafe { of_cell(np, c"msi-parent", 0).or_else(|| of_cell(np, c"msi-map", 1)) }
+        .ok_or(ENODEV)?;
+    // SAFETY: Looking up a phandle is always safe.
+    let ctrl = unsafe { bindings::of_find_node_by_phandle(phandle) };
+    if ctrl.is_null() {
+        return Err(ENODEV);
+    }
+    // SAFETY: `ctrl` is a valid node, referenced until the `of_node_put()` below.
+    let (cells, its) = unsafe {
+        (
+            bindings::of_n_addr_cells(ctrl),
+            bindings::of_device_is_compatible(ctrl, c"arm,gic-v3-its".as_char_ptr()) > 0,
+        )
+    };
+    let mut base = Some(0u64);
+    for i in 0..usize::try_from(cells).unwrap_or(0) {
+        // SAFETY: `ctrl` is a valid node.
+        let cell = unsafe { of_cell(ctrl, c"reg", i) };
+        base = base.zip(cell).map(|(b, c)| (b << 32) | u64::from(c));
+    }
+    #[cfg(CONFIG_OF_DYNAMIC)]
+    // SAFETY: The reference taken by `of_find_node_by_phandle()`.
+    unsafe {
+        bindings::of_node_put(ctrl)
+    };
+    let base = base.filter(|_| cells > 0).ok_or(EINVAL)?;
+    Ok(if its { base + GITS_TRANSLATER } else { base })
+}
+
+/// Rings MSI doorbell `msg` of interrupt `irq` as the host would: a write of its data to its
+/// address, which the GICv3 ITS translates (the CPU's writes reach it with requester ID 0, the
+/// DeviceID that `qemu-kunit-its.dtsi` maps the test controllers to). UML has no MMIO: there the
+/// loopback MSI controller's interrupt is fired as the controller would on such a write.
+fn ring(msg: &Message, irq: u32) -> Result {
+    if !cfg!(CONFIG_ARM64) {
+        return fire(irq);
+    }
+    let addr = ResourceSize::try_from(msg.address).map_err(|_| EINVAL)?;
+    // SAFETY: Mapping a device register frame; `GITS_TRANSLATER` is a write-only register with no
+    // side effect but the translation of the write.
+    let regs = unsafe { bindings::ioremap(addr, 4) };
+    if regs.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `regs` maps the 4 bytes of the doorbell register.
+    unsafe {
+        bindings::writel(msg.data, regs);
+        bindings::iounmap(regs);
+    }
+    Ok(())
+}
+
+/// Waits up to 100 ms for `hits` to reach `n`: an interrupt the ITS raises for a write is taken
+/// some time after the write.
+fn wait_hits(hits: &Atomic<u32>, n: u32) -> u32 {
+    for _ in 0..100 {
+        if hits.load(Relaxed) >= n {
+            break;
+        }
+        crate::time::delay::fsleep(crate::time::Delta::from_millis(1));
+    }
+    hits.load(Relaxed)
+}
+
 #[macros::kunit_tests(rust_pci_endpoint_doorbell_hw)]
 mod tests {
     use super::*;
@@ -611,7 +720,9 @@ mod tests {
         }
         assert!(irqs[0] != irqs[1] && irqs[1] != irqs[2] && irqs[0] != irqs[2]);
 
-        {
+        // Nothing is asserted while the interrupts are requested: a failed assertion ends the
+        // test thread, and its requested interrupts would never be freed.
+        let (m0, m2, written, hits) = {
             let r0 = KBox::pin_init(
                 db.request_irq(0, irq::Flags::TRIGGER_NONE, c"kunit-db0", Hits::new()),
                 GFP_KERNEL,
@@ -620,28 +731,37 @@ mod tests {
                 db.request_irq(2, irq::Flags::TRIGGER_NONE, c"kunit-db2", Hits::new()),
                 GFP_KERNEL,
             )?;
-
-            // The loopback MSI controller's message: its doorbell page and the vector.
             let (m0, m2) = (r0.message(), r2.message());
-            assert_eq!(m0.address, 0xd000_0000);
-            assert_eq!(m2.address, 0xd000_0000);
-            assert!(m0.data != m2.data);
-            // Written back into the C array, for C users of the same function.
-            assert_eq!(Message::from_raw(&db.published.storage().read(0).msg), m0);
-            assert_eq!(Message::from_raw(&db.published.storage().read(2).msg), m2);
-            // Doorbell 1 is not requested: still not written.
-            assert_eq!(
-                Message::from_raw(&db.published.storage().read(1).msg).address,
-                0
+            let written = [0, 1, 2].map(|i| Message::from_raw(&db.published.storage().read(i).msg));
+            let (h0, h2) = (
+                &r0.registration().handler().hits,
+                &r2.registration().handler().hits,
             );
 
             // The interrupts are real and reach their own handler.
-            fire(irqs[2])?;
-            fire(irqs[2])?;
-            fire(irqs[0])?;
-            assert_eq!(r0.registration().handler().hits.load(Relaxed), 1);
-            assert_eq!(r2.registration().handler().hits.load(Relaxed), 2);
-        }
+            let rung = ring(&m2, irqs[2]).map(|()| wait_hits(h2, 1));
+            let rung = rung.and_then(|first| {
+                ring(&m2, irqs[2])?;
+                ring(&m0, irqs[0])?;
+                Ok((first, wait_hits(h0, 1), wait_hits(h2, 2)))
+            });
+
+            (m0, m2, written, rung)
+        };
+        assert_eq!(hits, Ok((1, 1, 2)));
+
+        // The MSI controller's message: its doorbell register, as the devicetree describes it,
+        // and the vector.
+        // SAFETY: `t.parent` is the valid parent device of the test controller.
+        let doorbell = unsafe { msi_doorbell_address(t.parent) }?;
+        assert_eq!(m0.address, doorbell);
+        assert_eq!(m2.address, doorbell);
+        assert!(m0.data != m2.data);
+        // Written back into the C array, for C users of the same function; doorbell 1 is not
+        // requested: still not written.
+        assert_eq!(written[0], m0);
+        assert_eq!(written[2], m2);
+        assert_eq!(written[1].address, 0);
 
         drop(db);
         for irq in irqs {
@@ -662,7 +782,7 @@ mod tests {
     }
 
     #[test]
-    fn mutable_msi_parent_falls_back() -> Result {
+    fn uml_mutable_msi_parent_falls_back() -> Result {
         let t = TestEpc::new(
             c"kunit-epc-mutable",
             Behaviour::aux(&[doorbell_res(DB_BASE + 0xa0, None, DB_IRQ, 0)])?,
@@ -677,7 +797,7 @@ mod tests {
     }
 
     #[test]
-    fn msi_error_not_enodev_no_fallback() -> Result {
+    fn uml_msi_error_not_enodev_no_fallback() -> Result {
         // An embedded doorbell is available, but must not be used.
         let t = TestEpc::new(
             c"kunit-epc-small",
