@@ -1374,13 +1374,13 @@ mod tests {
             // what `__ntb_register_client()` takes; it fills in the rest.
             unsafe {
                 ptr::write_bytes(client, 0, 1);
-                (*client).drv.name = c"rust_ntb_kunit".as_ptr();
+                (*client).drv.name = c"rust_ntb_kunit".as_ptr().cast();
                 (*client).ops.probe = Some(client_probe);
                 (*client).ops.remove = Some(client_remove);
                 to_result(bindings::__ntb_register_client(
                     client,
                     ptr::null_mut(),
-                    c"rust_ntb_kunit".as_ptr(),
+                    c"rust_ntb_kunit".as_ptr().cast(),
                 ))?;
             }
             Ok(ClientGuard)
