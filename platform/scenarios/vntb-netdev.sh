@@ -1,30 +1,39 @@
 # SPDX-License-Identifier: GPL-2.0
 # IP over the vNTB link: the vNTB function on the loopback controller,
 # ntb_hw_epf on the RC side, ntb_transport on both NTB devices and ntb_netdev
-# (a module, loaded once the transport is bound) on top, the endpoint's
-# interface in a network namespace of its own.  Ping both ways, 16 MiB over
-# TCP each way (busybox nc, SHA-256 compared at the receiving end), the
-# packets counted where they cross the NTB (the transport's queue pair
-# counters on both devices, the interfaces' counters in both namespaces),
-# then a checked teardown: interfaces down (the peer loses its carrier),
-# queue pairs down, ntb_netdev unloaded, transport unbound, link stopped.
-#   epf=NAME       endpoint function driver (default pci_epf_vntb)
+# on top (modules, loaded in that order: ntb_netdev's init registers its
+# client device with every transport there is), the endpoint's interface in
+# a network namespace of its own.  Ping both ways, 16 MiB over TCP each way
+# (busybox nc, SHA-256 compared at the receiving end), the packets counted
+# where they cross the NTB (the transport's queue pair counters on both
+# devices, the interfaces' counters in both namespaces), then a checked
+# teardown: interfaces down (the peer loses its carrier), queue pairs down,
+# ntb_netdev unloaded, transport unbound, link stopped.  The helpers are
+# /lib/vntb.sh's (vntb_create, vntb_start, netdev_up, tcp_send, ...).
+#   epf=NAME       endpoint function driver (default pci_epf_vntb; the Rust
+#                  port is pci_epf_vntb_rs)
 #   doorbell=MODE  msi, embedded or none: what the devicetree gives; with
 #                  msi or embedded the function must take the host's
 #                  doorbells as interrupts, with none it must poll
 #   xfer_mib=N     size of each TCP transfer (default 16)
+#   inject=WHAT    self-tests of the checks, each must fail: checksum (the
+#                  receiver hashes one byte more), if-up (the host's
+#                  interface is left up at teardown)
+#   db_count= spad_count= num_mws= mw_size= vbus=  the function's values
 . /lib/eptest.sh
+. /lib/vntb.sh
 
 epf=${epf:-pci_epf_vntb}
 mode=${doorbell:-}
 mib=${xfer_mib:-16}
+[ "${inject:-}" = checksum ] && tcp_corrupt=1
 check_doorbell_impl
-if vntb_start "$epf"; then
-	ok "configfs: $epf configured, linked to $vntb_epc and started"
+epc=$(ls "$CFS/controllers" | head -1)
+if vntb_create "$epf" func1 && vntb_start "$FN" "$epc"; then
+	ok "configfs: $epf configured, linked to $epc and started; both NTB devices present"
 else
-	not_ok "configfs: set up $epf"; exit 1
+	not_ok "configfs: $epf on '$epc' and its NTB devices"; exit 1
 fi
-wait_ntb
 
 # Doorbell interrupts the function requested ("pci_epf_vntb_db" is C's name;
 # a port may name its own: every line of /proc/interrupts naming the
@@ -36,11 +45,11 @@ db_irqs() {
 }
 
 if netdev_up; then
-	ok "ntb_netdev up on both NTB devices: host $ntb_host $if_host $NET_HOST, endpoint $ntb_ep $if_ep $NET_EP (own namespace)"
+	ok "ntb_netdev up on both NTB devices: host $NTB_HOST $if_host $NET_HOST, endpoint $NTB_EP $if_ep $NET_EP (own namespace)"
 else
 	not_ok "ntb_netdev up on both NTB devices" "$(dmesg | tail -30)"; exit 1
 fi
-echo "# transport: host QP link $(qpstat "$ntb_host" 'QP Link'), endpoint $(qpstat "$ntb_ep" 'QP Link'), MTU $(cat /sys/class/net/$if_host/mtu)"
+echo "# transport: host QP link $(qpstat "$NTB_HOST" 'QP Link'), endpoint $(qpstat "$NTB_EP" 'QP Link'), MTU $(cat /sys/class/net/$if_host/mtu)"
 # The interface of the other side is not in this namespace, and this side's is not in the other.
 check "the endpoint's interface is only in its namespace" \
 	sh -c "! ip link show dev $if_ep 2>/dev/null && ! $NS ip link show dev $if_host 2>/dev/null"
@@ -60,8 +69,8 @@ esac
 
 # Counters before: what crosses the NTB is counted by the transport of both
 # devices (bytes written into the peer's memory window and received from it).
-htx0=$(qpstat "$ntb_host" tx_bytes) erx0=$(qpstat "$ntb_ep" rx_bytes)
-etx0=$(qpstat "$ntb_ep" tx_bytes) hrx0=$(qpstat "$ntb_host" rx_bytes)
+htx0=$(qpstat "$NTB_HOST" tx_bytes) erx0=$(qpstat "$NTB_EP" rx_bytes)
+etx0=$(qpstat "$NTB_EP" tx_bytes) hrx0=$(qpstat "$NTB_HOST" rx_bytes)
 
 # ping both ways
 p=$(ping -c 5 -W 5 $NET_EP 2>&1)
@@ -84,7 +93,7 @@ for from in host ep; do
 		[ "$cs" -gt 0 ] || cs=1
 		echo "# TCP $dir: $mib MiB in $cs cs, $((mib * 1048576 / cs / 10000)) MB/s"
 		[ "$1" = "$want" ] && ok "TCP $dir: $mib MiB, SHA-256 matches at the receiver" ||
-			not_ok "TCP $dir: SHA-256 at the receiver" "sent $want" "got  $1"
+			not_ok "TCP $dir: SHA-256 at the receiver (sha-mismatch)" "sent $want" "got  $1"
 	else
 		not_ok "TCP $dir: $mib MiB transfer" "$(dmesg | tail -20)"
 	fi
@@ -93,8 +102,8 @@ rm -f /tmp/data
 
 # Did it cross the NTB?  Each direction's transport counted at least the
 # payload, and so did the interfaces in both namespaces.
-htx=$(( $(qpstat "$ntb_host" tx_bytes) - htx0 )) erx=$(( $(qpstat "$ntb_ep" rx_bytes) - erx0 ))
-etx=$(( $(qpstat "$ntb_ep" tx_bytes) - etx0 )) hrx=$(( $(qpstat "$ntb_host" rx_bytes) - hrx0 ))
+htx=$(( $(qpstat "$NTB_HOST" tx_bytes) - htx0 )) erx=$(( $(qpstat "$NTB_EP" rx_bytes) - erx0 ))
+etx=$(( $(qpstat "$NTB_EP" tx_bytes) - etx0 )) hrx=$(( $(qpstat "$NTB_HOST" rx_bytes) - hrx0 ))
 echo "# queue pair 0 bytes: host tx $htx -> endpoint rx $erx; endpoint tx $etx -> host rx $hrx"
 min=$((mib * 1048576))
 [ $htx -ge $min ] && [ $erx -ge $min ] && [ $etx -ge $min ] && [ $hrx -ge $min ] &&
@@ -116,26 +125,34 @@ msi | embedded)
 esac
 
 # Teardown.  The host's interface down: the endpoint's loses its carrier
-# (ntb_transport tells the peer its queue pair went down).
-ip link set dev "$if_host" down
+# (ntb_transport_link_down() on the host clears its queue pair's bit in the
+# peer's QP_LINKS scratchpad and sends a LINK_DOWN message, and resets its
+# queue pair; the endpoint's transport takes that down too).
+if [ "${inject:-}" = if-up ]; then
+	echo "# inject=if-up: the host's interface stays up"
+else
+	ip link set dev "$if_host" down
+fi
 wait_until ep_no_carrier && ok "host interface down: the endpoint's interface lost its carrier" ||
-	not_ok "host interface down: the endpoint's interface lost its carrier" "$($NS ip link show dev "$if_ep")"
+	not_ok "host interface down: the endpoint's interface lost its carrier (carrier-kept)" \
+		"$($NS ip link show dev "$if_ep")"
 $NS ip link set dev "$if_ep" down
-qp_down() { [ "$(qpstat "$ntb_host" 'QP Link')" = Down ] && [ "$(qpstat "$ntb_ep" 'QP Link')" = Down ]; }
+qp_down() { [ "$(qpstat "$NTB_HOST" 'QP Link')" = Down ] && [ "$(qpstat "$NTB_EP" 'QP Link')" = Down ]; }
 wait_until qp_down && ok "both interfaces down: queue pair 0 down on both devices" ||
 	not_ok "both interfaces down: queue pair 0 down on both devices" \
-		"host $(qpstat "$ntb_host" 'QP Link') endpoint $(qpstat "$ntb_ep" 'QP Link')"
+		"host $(qpstat "$NTB_HOST" 'QP Link') endpoint $(qpstat "$NTB_EP" 'QP Link')"
+[ "${inject:-}" = if-up ] && ip link set dev "$if_host" down
 gone() { ! ip link show dev "$if_host" 2>/dev/null && ! $NS ip link show dev "$if_ep" 2>/dev/null; }
-rmmod ntb_netdev && gone && ok "ntb_netdev unloaded: both interfaces gone" ||
+modprobe -r ntb_netdev && gone && ok "ntb_netdev unloaded: both interfaces gone" ||
 	not_ok "ntb_netdev unloaded: both interfaces gone"
 kill "$nspid"; wait "$nspid" 2>/dev/null
 # The host's transport first: its unbind takes the NTB link down with a
 # command that the function must still answer.
-if ntb_unbind "$ntb_host" "$ntb_ep" && [ -z "$(ntb_driver "$ntb_host")$(ntb_driver "$ntb_ep")" ] &&
-	vntb_stop; then
-	ok "torn down: ntb_transport unbound, link stopped, function unbound"
+if ntb_unbind "$NTB_HOST" "$NTB_EP" && [ -z "$(ntb_driver "$NTB_HOST")$(ntb_driver "$NTB_EP")" ] &&
+	modprobe -r ntb_transport && vntb_stop "$FN" "$epc" "$HOST_PCI"; then
+	ok "torn down: ntb_transport unbound and unloaded, link stopped, function unbound"
 else
-	not_ok "torn down: ntb_transport unbound, link stopped, function unbound"
+	not_ok "torn down: ntb_transport unbound and unloaded, link stopped, function unbound"
 fi
 # ntb_transport complains if a client device is still on its bus at unbind.
 if dmesg | grep -q 'still attached to bus'; then
