@@ -67,8 +67,9 @@ for mode in $modes; do
 	grep '^BENCH ' "$log" >>"$raw"
 done
 
-# The vNTB section: one boot per doorbell mode, the *-imx8 devicetrees (the
-# BAR layout ntb_hw_epf expects), the functions of the vntb-* lines.
+# The vNTB section: one boot per doorbell mode, the two-*-imx8 devicetrees
+# (two controllers with the BAR layout ntb_hw_epf expects, one per column),
+# the functions of the vntb-* lines.
 has_section vntb && [ -z "$vcols" ] && { echo "bench: $conf has no vntb-C line" >&2; exit 1; }
 has_section vntb || vmodes=""
 # MODE+timer: the loopback signals doorbells from a hard hrtimer
@@ -79,7 +80,7 @@ for label in $vmodes; do
 	log=$logs/bench.vntb-$label.log
 	echo "bench: booting um-bench, vNTB, $label doorbells, $rounds rounds ($log)" >&2
 	bash "$repo/platform/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1800 \
-		loglevel=5 scenario=bench-vntb dtb="$out/dtb/$mode-imx8.dtb" doorbell="$mode" \
+		loglevel=5 scenario=bench-vntb dtb="$out/dtb/two-$mode-imx8.dtb" doorbell="$mode" \
 		bench_label="$label" bench_vntb="$vcols" bench_rounds="$rounds" $extra \
 		>"$logs/bench.vntb-$label.boot" 2>&1
 	rc=$?

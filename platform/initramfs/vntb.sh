@@ -469,6 +469,9 @@ netdev_up() {
 	_tp() { [ "$(ntb_driver "$NTB_HOST")" = ntb_transport ] && [ "$(ntb_driver "$NTB_EP")" = ntb_transport ]; }
 	wait_until _tp ||
 		{ echo "# netdev_up: ntb_transport did not bind ($(ntb_driver "$NTB_HOST"), $(ntb_driver "$NTB_EP"))"; return 1; }
+	# NTB devices of other links (NTB_OTHERS, e.g. make bench's second
+	# function) get no interface.
+	[ -z "${NTB_OTHERS:-}" ] || ntb_unbind $NTB_OTHERS
 	modprobe ntb_netdev || { echo "# netdev_up: modprobe ntb_netdev failed"; return 1; }
 	if_host=$(netdev_of "$NTB_HOST") if_ep=$(netdev_of "$NTB_EP")
 	[ -n "$if_host" ] && [ -n "$if_ep" ] ||

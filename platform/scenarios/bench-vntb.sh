@@ -3,14 +3,18 @@
 # in the matrix: platform/run-bench.sh boots it once per doorbell mode.
 #
 # The vNTB functions of bench_vntb=COL:FUNCTION,... (columns C and Rust of
-# platform/bench.conf's vntb lines) are bound to the loopback controller in
-# turn, bench_rounds times (which goes first alternates from round to
-# round), with the configuration of pci-vntb-howto.rst (vntb_start).  Per
-# round:
-#   floor        before the function is bound, the controller's doorbell
-#                alone: the loopback's doorbell-floor hook rings a doorbell
-#                of the mode's kind 200 times, host write to a handler that
-#                only takes a timestamp (microseconds, median)
+# platform/bench.conf's vntb lines) are linked once each, to a loopback
+# controller each (the two-<mode>-imx8 devicetrees; C pci-epf-vntb cannot
+# be linked a second time), with vntb_create's parameters and virtual
+# buses 0x10, 0x11, ...  Each NTB client is loaded for one measurement
+# (modprobe: it binds all four NTB devices) and the pair of the other
+# column unbound from it.  bench_rounds rounds, the columns in turn (which
+# goes first alternates from round to round).  Per round:
+#   floor        at the start of the boot, before any function is linked,
+#                the controller's doorbell alone: the loopback's
+#                doorbell-floor hook rings a doorbell of the mode's kind 200
+#                times, host write to a handler that only takes a
+#                timestamp (microseconds, median)
 #   db_h2e, db_e2h   ntb_dblat (patch 0041) on both NTB devices: 200
 #                doorbells host -> endpoint and endpoint -> host, from the
 #                ringer's ntb_peer_db_set() to the receiver's ntb_db_event()
@@ -27,6 +31,7 @@
 # Each figure is one line BENCH vntb-<mode> <column> <round> <metric> <value>.
 # The TAP lines only check that every step worked.
 . /lib/eptest.sh
+. /lib/vntb.sh
 
 mode=${doorbell:-msi}
 label=${bench_label:-$mode}
@@ -64,29 +69,40 @@ perf() {
 	out "$2" "$v"
 }
 
-# measure COLUMN FUNCTION: every figure of one round for one function
-measure() {
-	col=$1 f=$2 failed_m=""
-	if [ -n "$floor" ] && echo 200 >"$floor" 2>/dev/null; then
-		out floor "$(ns_to_us "$(field median_ns $(cat "$floor"))")"
-	elif [ "$mode" != none ]; then
-		failed_m="$failed_m floor"
-	fi
-	vntb_start "$f" || { echo "# vntb_start $f failed"; return 1; }
-	wait_ntb && ntb_names || { echo "# no NTB devices"; return 1; }
+# client MODULE ARGS...: load an NTB client (it binds every NTB device), then
+# unbind it from the other column's pair (NTB_OTHERS), so that it has the
+# pair NTB_HOST/NTB_EP only.
+client() {
+	modprobe "$@" || return 1
+	_c=$1
+	_mine() { [ "$(ntb_driver "$NTB_HOST")" = "$_c" ] && [ "$(ntb_driver "$NTB_EP")" = "$_c" ]; }
+	wait_until _mine || return 1
+	ntb_unbind $NTB_OTHERS
+}
 
-	link_y() { [ "$(cat $dbl/$ntb_host/link)" = Y ] && [ "$(cat $dbl/$ntb_ep/link)" = Y ]; }
-	if ntb_bind ntb_dblat "$ntb_host" "$ntb_ep" && wait_until link_y; then
-		dblat "$ntb_host" db_h2e || failed_m="$failed_m db_h2e"
-		dblat "$ntb_ep" db_e2h || failed_m="$failed_m db_e2h"
+# use COLUMN: NTB_HOST, NTB_EP (the column's pair) and NTB_OTHERS (every
+# other NTB device)
+use() {
+	eval "NTB_HOST=\$host_$1 NTB_EP=\$ep_$1"
+	NTB_OTHERS=$(ntb_list | grep -v -x -e "$NTB_HOST" -e "$NTB_EP" | tr '\n' ' ')
+}
+
+# measure COLUMN: every figure of one round for one column
+measure() {
+	col=$1 failed_m=""
+	use "$col"
+
+	link_y() { [ "$(cat $dbl/$NTB_HOST/link)" = Y ] && [ "$(cat $dbl/$NTB_EP/link)" = Y ]; }
+	if client ntb_dblat && wait_until link_y; then
+		dblat "$NTB_HOST" db_h2e || failed_m="$failed_m db_h2e"
+		dblat "$NTB_EP" db_e2h || failed_m="$failed_m db_e2h"
 	else
 		failed_m="$failed_m dblat-bind"
 	fi
-	ntb_unbind "$ntb_host" "$ntb_ep"
+	modprobe -r ntb_dblat
 
-	echo 1 >/sys/module/ntb_pingpong/parameters/delay_ms
-	if ntb_bind ntb_pingpong "$ntb_host" "$ntb_ep"; then
-		C=/sys/kernel/debug/ntb_pingpong/$ntb_host/count
+	if client ntb_pingpong delay_ms=1; then
+		C=/sys/kernel/debug/ntb_pingpong/$NTB_HOST/count
 		sleep 1
 		c0=$(cat $C) t0=$(uptime_cs)
 		sleep 3
@@ -95,23 +111,20 @@ measure() {
 	else
 		failed_m="$failed_m pingpong-bind"
 	fi
-	ntb_unbind "$ntb_host" "$ntb_ep"
+	modprobe -r ntb_pingpong
 
-	echo 24 >/sys/module/ntb_perf/parameters/total_order
-	echo 19 >/sys/module/ntb_perf/parameters/chunk_order
-	echo N >/sys/module/ntb_perf/parameters/use_dma
-	if ntb_bind ntb_perf "$ntb_host" "$ntb_ep"; then
-		perf "$ntb_host" perf_h2e || failed_m="$failed_m perf_h2e"
-		perf "$ntb_ep" perf_e2h || failed_m="$failed_m perf_e2h"
+	if client ntb_perf total_order=24 chunk_order=19 use_dma=N; then
+		perf "$NTB_HOST" perf_h2e || failed_m="$failed_m perf_h2e"
+		perf "$NTB_EP" perf_e2h || failed_m="$failed_m perf_e2h"
 		echo Y >/sys/module/ntb_perf/parameters/use_dma
 		# DMA only where a channel serves the window: no figure otherwise.
-		perf "$ntb_host" perf_h2e_dma || echo "# ntb_perf DMA host -> endpoint: no result"
-		perf "$ntb_ep" perf_e2h_dma || echo "# ntb_perf DMA endpoint -> host: no result"
+		perf "$NTB_HOST" perf_h2e_dma || echo "# ntb_perf DMA host -> endpoint: no result"
+		perf "$NTB_EP" perf_e2h_dma || echo "# ntb_perf DMA endpoint -> host: no result"
 		echo N >/sys/module/ntb_perf/parameters/use_dma
 	else
 		failed_m="$failed_m perf-bind"
 	fi
-	ntb_unbind "$ntb_host" "$ntb_ep"
+	modprobe -r ntb_perf
 
 	if netdev_up; then
 		ping -c 3 -W 5 $NET_EP >/dev/null
@@ -138,19 +151,53 @@ measure() {
 		netdev_down || failed_m="$failed_m netdev-down"
 	else
 		failed_m="$failed_m netdev-up"
+		modprobe -r ntb_netdev; modprobe -r ntb_transport
 	fi
-	vntb_stop || { echo "# vntb_stop $f failed"; return 1; }
-	[ -z "$failed_m" ] || { echo "# $f round $r:$failed_m"; return 1; }
+	[ -z "$failed_m" ] || { echo "# $col round $r:$failed_m"; return 1; }
 }
 
 failed=""
+# The floor, before any function holds a controller: one per column and round.
+r=1
+while [ $r -le "$rounds" ]; do
+	for cf in $cols; do
+		col=${cf%%:*}
+		if [ -n "$floor" ] && echo 200 >"$floor" 2>/dev/null; then
+			out floor "$(ns_to_us "$(field median_ns $(cat "$floor"))")"
+		elif [ "$mode" != none ]; then
+			failed="$failed floor:$col:$r"
+		fi
+	done
+	r=$((r + 1))
+done
+
+# Each column's function on a controller of its own, linked for the boot.
+set -- $(ls "$CFS/controllers")
+i=0
+for cf in $cols; do
+	col=${cf%%:*} f=${cf#*:}
+	VBUS=$((0x10 + i))
+	if [ -n "${1:-}" ] && vntb_create "$f" "func$((i + 1))" && vntb_start "$FN" "$1"; then
+		eval "host_$col=$NTB_HOST ep_$col=$NTB_EP fn_$col=$FN epc_$col=$1 pci_$col=$HOST_PCI"
+	else
+		not_ok "vNTB ($mode): $f linked to controller '${1:-none}'" "$(dmesg | tail -30)"; exit 1
+	fi
+	shift
+	i=$((i + 1))
+done
+unset VBUS
+
 r=1
 while [ $r -le "$rounds" ]; do
 	if [ $((r % 2)) = 1 ]; then order=$cols; else order=$(echo $cols | tr ' ' '\n' | sed -n '1!G;h;$p'); fi
 	for cf in $order; do
-		measure "${cf%%:*}" "${cf#*:}" || failed="$failed ${cf%%:*}:$r"
+		measure "${cf%%:*}" || failed="$failed ${cf%%:*}:$r"
 	done
 	r=$((r + 1))
+done
+for cf in $cols; do
+	col=${cf%%:*}
+	eval "vntb_stop \$fn_$col \$epc_$col \$pci_$col" || failed="$failed stop:$col"
 done
 dmesg -n 5
 if [ -z "$failed" ]; then
