@@ -63,7 +63,9 @@ vntb_start() {
 # host device goes away from a work item; unbind only after that, or
 # ntb_hw_epf's remove() talks to a function that is gone.
 vntb_stop() {
-	_gone() { [ ! -e "/sys/bus/pci/devices/$3" ]; }
+	# (A function's own positional parameters are its arguments: none here.)
+	_stop_pci=$3
+	_gone() { [ ! -e "/sys/bus/pci/devices/$_stop_pci" ]; }
 	cfs_write 0 "$CFS/controllers/$2/start" && wait_until _gone &&
 		rm "$1/primary/$2"
 }
@@ -446,9 +448,18 @@ ifstat() {
 
 # qpstat DEV KEY: a counter of the transport's queue pair 0 on NTB device DEV
 # (debugfs ntb_transport/DEV/qp0/stats, e.g. rx_bytes, tx_bytes, "QP Link").
+# ntb_transport prints the file only while the queue pair's link is up.
 qpstat() {
 	awk -v k="$2" -F ' - *\t?' '$1 == k { gsub(/[ \t]/, "", $2); print $2 }' \
 		"/sys/kernel/debug/ntb_transport/$1/qp0/stats"
+}
+
+# qp_is_down DEV: queue pair 0 of the transport on DEV exists and its link is
+# down: its stats file is there and empty (ntb_qp_debugfs_stats_show()
+# prints nothing unless qp->link_is_up; "QP Link - Down" never appears).
+qp_is_down() {
+	_st=/sys/kernel/debug/ntb_transport/$1/qp0/stats
+	[ -e "$_st" ] && [ -z "$(cat "$_st")" ]
 }
 
 # has_carrier NS-PREFIX IF: the interface is up with its lower layer (the

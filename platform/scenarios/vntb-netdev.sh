@@ -82,6 +82,17 @@ printf '%s\n' "$p" | tail -2 | sed 's/^/# /'
 case $p in *"5 packets received"*) ok "ping endpoint -> host: 5/5" ;;
 *) not_ok "ping endpoint -> host" "$p" ;; esac
 
+# qp_dump: both queue pairs' counters, for a failed transfer (a stall).
+qp_dump() {
+	for _d in "$NTB_HOST" "$NTB_EP"; do
+		echo "queue pair 0 of $_d:"
+		grep -E '^(rx|tx)_(bytes|pkts|ring|err|index|max)|^RRI|^free tx|^QP Link' \
+			"/sys/kernel/debug/ntb_transport/$_d/qp0/stats" | tr '\n\t' '; '
+		echo
+	done
+	grep -E 'pci_epf_vntb|ntb_hw_epf|epf' /proc/interrupts
+}
+
 # TCP each way: the same random file, its digest compared at the other end.
 head -c $((mib * 1048576)) /dev/urandom >/tmp/data
 want=$(sha256sum </tmp/data | cut -d' ' -f1)
@@ -93,9 +104,10 @@ for from in host ep; do
 		[ "$cs" -gt 0 ] || cs=1
 		echo "# TCP $dir: $mib MiB in $cs cs, $((mib * 1048576 / cs / 10000)) MB/s"
 		[ "$1" = "$want" ] && ok "TCP $dir: $mib MiB, SHA-256 matches at the receiver" ||
-			not_ok "TCP $dir: SHA-256 at the receiver (sha-mismatch)" "sent $want" "got  $1"
+			not_ok "TCP $dir: SHA-256 at the receiver (sha-mismatch)" "sent $want" "got  $1" \
+				"$(qp_dump)"
 	else
-		not_ok "TCP $dir: $mib MiB transfer" "$(dmesg | tail -20)"
+		not_ok "TCP $dir: $mib MiB transfer" "$(dmesg | tail -20)" "$(qp_dump)"
 	fi
 done
 rm -f /tmp/data
@@ -137,10 +149,11 @@ wait_until ep_no_carrier && ok "host interface down: the endpoint's interface lo
 	not_ok "host interface down: the endpoint's interface lost its carrier (carrier-kept)" \
 		"$($NS ip link show dev "$if_ep")"
 $NS ip link set dev "$if_ep" down
-qp_down() { [ "$(qpstat "$NTB_HOST" 'QP Link')" = Down ] && [ "$(qpstat "$NTB_EP" 'QP Link')" = Down ]; }
+# ntb_transport shows a queue pair's stats only while its link is up.
+qp_down() { qp_is_down "$NTB_HOST" && qp_is_down "$NTB_EP"; }
 wait_until qp_down && ok "both interfaces down: queue pair 0 down on both devices" ||
 	not_ok "both interfaces down: queue pair 0 down on both devices" \
-		"host $(qpstat "$NTB_HOST" 'QP Link') endpoint $(qpstat "$NTB_EP" 'QP Link')"
+		"host QP Link '$(qpstat "$NTB_HOST" 'QP Link')' endpoint '$(qpstat "$NTB_EP" 'QP Link')'"
 [ "${inject:-}" = if-up ] && ip link set dev "$if_host" down
 gone() { ! ip link show dev "$if_host" 2>/dev/null && ! $NS ip link show dev "$if_ep" 2>/dev/null; }
 modprobe -r ntb_netdev && gone && ok "ntb_netdev unloaded: both interfaces gone" ||
@@ -148,11 +161,15 @@ modprobe -r ntb_netdev && gone && ok "ntb_netdev unloaded: both interfaces gone"
 kill "$nspid"; wait "$nspid" 2>/dev/null
 # The host's transport first: its unbind takes the NTB link down with a
 # command that the function must still answer.
-if ntb_unbind "$NTB_HOST" "$NTB_EP" && [ -z "$(ntb_driver "$NTB_HOST")$(ntb_driver "$NTB_EP")" ] &&
-	modprobe -r ntb_transport && vntb_stop "$FN" "$epc" "$HOST_PCI"; then
+td=""
+ntb_unbind "$NTB_HOST" "$NTB_EP" || td="$td unbind-refused"
+[ -z "$(ntb_driver "$NTB_HOST")$(ntb_driver "$NTB_EP")" ] || td="$td still-bound"
+modprobe -r ntb_transport || td="$td rmmod-ntb_transport"
+[ -z "$td" ] && { vntb_stop "$FN" "$epc" "$HOST_PCI" || td="$td vntb_stop"; }
+if [ -z "$td" ]; then
 	ok "torn down: ntb_transport unbound and unloaded, link stopped, function unbound"
 else
-	not_ok "torn down: ntb_transport unbound and unloaded, link stopped, function unbound"
+	not_ok "torn down: ntb_transport unbound and unloaded, link stopped, function unbound" "failed:$td"
 fi
 # ntb_transport complains if a client device is still on its bus at unbind.
 if dmesg | grep -q 'still attached to bus'; then
