@@ -28,16 +28,21 @@ for t in "$repo"/platform/tools/*.c; do
 done
 
 # The kernel's modules (the NTB clients, ntb_netdev), for busybox modprobe;
-# and for the kernel's NTB selftest (a bash script, run by scenario
-# vntb-suite), bash with the shared libraries it needs.
+# and for the kernel's NTB selftest (a bash script, run by scenario vntb-suite),
+# bash and GNU cmp (its memory window test gives cmp -n a hexadecimal count,
+# which busybox cmp refuses) with the shared libraries they need.  /bin/cmp
+# stays GNU's: busybox --install (in /init) leaves existing files alone.
 if grep -q '^CONFIG_MODULES=y' "$out/.config"; then
 	make -s -C "$work" O="$out" ARCH=um LLVM=1 INSTALL_MOD_PATH="$stage" INSTALL_MOD_STRIP=1 \
 		modules_install
 fi
 install -m 0755 "$st/ntb/ntb_test.sh" "$stage/bin/ntb_test.sh"
-for f in /bin/bash $(ldd /bin/bash | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[ \t]*\(\/[^ ]*\) .*/\1/p'); do
-	mkdir -p "$stage$(dirname "$f")"
-	cp -L "$f" "$stage$f"
+for b in /bin/bash /usr/bin/cmp; do
+	for f in $(ldd "$b" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[ \t]*\(\/[^ ]*\) .*/\1/p'); do
+		mkdir -p "$stage$(dirname "$f")"
+		cp -L "$f" "$stage$f"
+	done
+	cp -L "$b" "$stage/bin/$(basename "$b")"
 done
 [ -f /etc/ld.so.cache ] && cp /etc/ld.so.cache "$stage/etc/"
 

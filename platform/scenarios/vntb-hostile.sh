@@ -49,10 +49,16 @@ if vntb_create "$epf" func1 && vntb_start "$FN" "$epc"; then
 else
 	not_ok "configfs: $epf on '$epc' and its NTB devices"; exit 1
 fi
-# From here on the exerciser is the host.
+# From here on the exerciser is the host.  Memory decoding through sysfs, and
+# bus mastering (PCI_COMMAND, config offset 4) for the endpoint's writes into
+# the host buffer: the loopback drops them without it, as a bus would.
+enable_master() {
+	printf '\006\000' | dd of="/sys/bus/pci/devices/$HOST_PCI/config" bs=2 seek=2 \
+		conv=notrunc 2>/dev/null
+}
 echo "$HOST_PCI" >/sys/bus/pci/drivers/ntb_hw_epf/unbind &&
-	echo 1 >"/sys/bus/pci/devices/$HOST_PCI/enable" ||
-	{ not_ok "unbind ntb_hw_epf from $HOST_PCI, enable its memory decoding"; exit 1; }
+	echo 1 >"/sys/bus/pci/devices/$HOST_PCI/enable" && enable_master ||
+	{ not_ok "unbind ntb_hw_epf from $HOST_PCI, enable its memory decoding and bus mastering"; exit 1; }
 D=$(lbep_dir "$epc") B0=$(lbep_dir "$epc")/host-bar0
 modprobe ntb_tool
 E=/sys/kernel/debug/ntb_tool/$NTB_EP
@@ -84,9 +90,8 @@ hcmd() {
 # snapshot: the control region the endpoint owns (topology, num_mws and
 # everything from there to the end of the doorbell table).
 snapshot() {
-	reg 0x0c
-	_o=$((R_NUM_MWS))
-	while [ $_o -lt $((0x134)) ]; do reg $_o; _o=$((_o + 4)); done
+	od -A n -t x4 -j 12 -N 4 "$B0"
+	od -A n -t x4 -j $((R_NUM_MWS)) -N $((0x134 - R_NUM_MWS)) "$B0"
 }
 
 # rejected DESC COMMAND ARGUMENT ADDR SIZE

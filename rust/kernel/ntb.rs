@@ -1347,6 +1347,8 @@ mod tests {
 
     static CLIENT: TestClient = TestClient(Opaque::zeroed());
 
+    const CLIENT_NAME: &CStr = c"rust_ntb_kunit";
+
     extern "C" fn client_probe(
         _client: *mut bindings::ntb_client,
         ntb: *mut bindings::ntb_dev,
@@ -1374,13 +1376,13 @@ mod tests {
             // what `__ntb_register_client()` takes; it fills in the rest.
             unsafe {
                 ptr::write_bytes(client, 0, 1);
-                (*client).drv.name = c"rust_ntb_kunit".as_ptr().cast();
+                (*client).drv.name = CLIENT_NAME.as_char_ptr();
                 (*client).ops.probe = Some(client_probe);
                 (*client).ops.remove = Some(client_remove);
                 to_result(bindings::__ntb_register_client(
                     client,
                     ptr::null_mut(),
-                    c"rust_ntb_kunit".as_ptr().cast(),
+                    CLIENT_NAME.as_char_ptr(),
                 ))?;
             }
             Ok(ClientGuard)

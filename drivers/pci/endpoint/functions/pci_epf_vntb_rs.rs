@@ -45,8 +45,10 @@
 //!   clears a translation). A translation must be aligned to the window's BAR size and cover
 //!   it, which `mw_get_align` reports (C reports 4 KiB and lets the controller fail); the BAR
 //!   is set with the function's own function numbers (C: 0/0).
-//! - The host is told when the link goes down at unlink: the link status is cleared and the
-//!   link vector (MSI 1) raised.
+//! - The endpoint-side client can take the link down and up again (C's `link_disable` does
+//!   nothing): the link is up when both sides enabled it, and a change the endpoint side makes
+//!   raises the link vector (MSI 1), so that the host's clients are told (C never raises it).
+//!   At unlink the link status is cleared and the link vector raised too.
 //! - The state is per function (no globals but the configuration header, which configfs
 //!   edits and all functions of a driver share) and released at unlink: the endpoint-side NTB
 //!   device is unregistered and its virtual bus removed, so that the function can be linked
@@ -102,8 +104,10 @@ use kernel::{
             Relaxed, //
         },
         new_mutex,
+        new_spinlock,
         Arc,
-        Mutex, //
+        Mutex,
+        SpinLock, //
     },
 };
 
@@ -412,6 +416,8 @@ struct Shared {
     db: Atomic<u64>,
     /// Doorbells to the host, raised from the poll (`peer_db_set` may be atomic).
     peer: DeferredIrqs,
+    /// The link vector, bit 0, raised from the poll when the endpoint side changes the link.
+    link_irq: DeferredIrqs,
     /// The events of the endpoint-side NTB device (nothing happens before it is registered).
     events: ntb::Events,
 }
@@ -474,7 +480,15 @@ struct Vntb<'epc> {
     /// The BAR size of each memory window: the alignment and size of its translation.
     mw_bar_size: [usize; MAX_MW],
     shared: Arc<Shared>,
+    /// The link state the host and the endpoint client see: up when both sides enabled it.
     link_up: Atomic<bool>,
+    /// The host enabled the link (LINK_UP, until LINK_DOWN).
+    host_link: Atomic<bool>,
+    /// The endpoint client enabled the link (`link_enable`, until `link_disable`); enabled at
+    /// first, as the C function has the link up as soon as the host asks for it.
+    ep_link: Atomic<bool>,
+    /// Serialises the changes of the link state and its register.
+    link_lock: Pin<KBox<SpinLock<()>>>,
     /// The rate limit of every message the host's register values can trigger.
     log: Pin<KBox<Ratelimit>>,
 }
@@ -512,13 +526,52 @@ impl<'epc> Vntb<'epc> {
         Ok(())
     }
 
-    /// Sets the link state the host and the endpoint client see.
-    fn set_link(&self, up: bool) {
+    /// Writes the link state the host and the endpoint client see.
+    fn write_link(&self, up: bool) {
         self.link_up.store(up, Relaxed);
         if let Ok(regs) = self.regs() {
             regs.write_reg(LINK_STATUS::zeroed().with_up(up));
         }
+    }
+
+    /// Sets the link state and tells the endpoint client.
+    fn set_link(&self, up: bool) {
+        {
+            let _guard = self.link_lock.lock();
+            self.write_link(up);
+        }
         self.shared.events.link_event();
+    }
+
+    /// Sets the link up if both sides enabled it, down otherwise. A change the endpoint side
+    /// made (`notify_host`) raises the link vector, on which `ntb_hw_epf` tells its clients
+    /// that the link changed (C never raises it, S-V9).
+    ///
+    /// May be called from atomic context. The events are sent without the lock held, so that a
+    /// client may change the link from its event callback.
+    fn update_link(&self, notify_host: bool) {
+        let changed = {
+            let _guard = self.link_lock.lock();
+            let up = self.host_link.load(Relaxed) && self.ep_link.load(Relaxed);
+            let changed = self.link_up.load(Relaxed) != up;
+            if changed {
+                self.write_link(up);
+            }
+            changed
+        };
+
+        if changed {
+            self.shared.events.link_event();
+            if notify_host && self.epc.msi_count() >= LINK_VECTOR {
+                self.shared.link_irq.raise(1);
+            }
+        }
+    }
+
+    /// The endpoint client enables (`up`) or disables the link.
+    fn ep_set_link(&self, up: bool) {
+        self.ep_link.store(up, Relaxed);
+        self.update_link(true);
     }
 
     /// Handles CONFIGURE_MW: maps the host memory of window `idx` into its outbound window.
@@ -580,11 +633,13 @@ impl<'epc> Vntb<'epc> {
             CMD_CONFIGURE_MW => self.configure_mw(argument),
             CMD_TEARDOWN_MW => self.teardown_mw(argument),
             CMD_LINK_UP => {
-                self.set_link(true);
+                self.host_link.store(true, Relaxed);
+                self.update_link(false);
                 Ok(())
             }
             CMD_LINK_DOWN => {
-                self.set_link(false);
+                self.host_link.store(false, Relaxed);
+                self.update_link(false);
                 Ok(())
             }
             _ => {
@@ -611,8 +666,16 @@ impl<'epc> Vntb<'epc> {
         regs.write_reg(COMMAND_STATUS::from_raw(status));
     }
 
-    /// Raises the doorbells the endpoint client rang on the host.
+    /// Raises the doorbells the endpoint client rang on the host, and the link vector.
     fn raise_peer_doorbells(&self) {
+        if let Err(e) = self
+            .shared
+            .link_irq
+            .run(&self.epc, IrqType::Msi, LINK_VECTOR, 1)
+        {
+            dev_err_ratelimited!(self.log, self.dev(), "Failed to raise link IRQ: {:?}\n", e);
+        }
+
         if let Err(e) =
             self.shared
                 .peer
@@ -971,6 +1034,7 @@ fn link<'epc>(epc: Controller<'epc>) -> Result<VntbBinding<'epc>> {
         Shared {
             db: Atomic::new(0),
             peer: DeferredIrqs::new(epc.poll_waker()?),
+            link_irq: DeferredIrqs::new(epc.poll_waker()?),
             events: events.clone(),
         },
         GFP_KERNEL,
@@ -1001,6 +1065,9 @@ fn link<'epc>(epc: Controller<'epc>) -> Result<VntbBinding<'epc>> {
         mw_bar_size,
         shared,
         link_up: Atomic::new(false),
+        host_link: Atomic::new(false),
+        ep_link: Atomic::new(true),
+        link_lock: KBox::pin_init(new_spinlock!(()), GFP_KERNEL)?,
         log: KBox::pin_init(Ratelimit::new(c"pci_epf_vntb_rs"), GFP_KERNEL)?,
     };
     vntb.init_ctrl()?;
@@ -1128,10 +1195,12 @@ impl<'epc> ntb::Operations for VntbNtb<'epc> {
     }
 
     fn link_enable(&self, _speed: ntb::Speed, _width: ntb::Width) -> Result {
+        self.vntb.ep_set_link(true);
         Ok(())
     }
 
     fn link_disable(&self) -> Result {
+        self.vntb.ep_set_link(false);
         Ok(())
     }
 
