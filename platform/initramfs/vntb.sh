@@ -497,6 +497,16 @@ netdev_up() {
 	netns_new || { echo "# netdev_up: no network namespace"; return 1; }
 	ip link set dev "$if_ep" netns "$nspid" ||
 		{ echo "# netdev_up: cannot move $if_ep"; return 1; }
+	# ntb_netdev's MTU is 64 KiB and a received skb's truesize more than
+	# that: with the default 128 KiB receive buffer the window TCP offers
+	# falls below one segment, and the sender waits for its persist timer
+	# (seen as transfers stalled for minutes).  Buffers of several segments
+	# in both namespaces (the tcp_[rw]mem sysctls are per namespace).
+	for _ns in "" "$NS"; do
+		$_ns sh -c 'echo "4096 4194304 8388608" >/proc/sys/net/ipv4/tcp_rmem &&
+			echo "4096 1048576 8388608" >/proc/sys/net/ipv4/tcp_wmem' ||
+			{ echo "# netdev_up: cannot set the TCP buffers"; return 1; }
+	done
 	ip addr add $NET_HOST/24 dev "$if_host" && ip link set dev "$if_host" up &&
 		$NS ip addr add $NET_EP/24 dev "$if_ep" && $NS ip link set dev "$if_ep" up ||
 		{ echo "# netdev_up: cannot configure the interfaces"; return 1; }

@@ -91,6 +91,9 @@ qp_dump() {
 		echo
 	done
 	grep -E 'pci_epf_vntb|ntb_hw_epf|epf' /proc/interrupts
+	echo "TCP sockets (host, endpoint namespace):"
+	netstat -tn 2>/dev/null | grep ':5001'
+	$NS netstat -tn 2>/dev/null | grep ':5001'
 }
 
 # TCP each way: the same random file, its digest compared at the other end.
