@@ -136,6 +136,8 @@ bench)
 	ver=$(setup); assemble "$ver"; out=$(build "$ver" um-bench)
 	in_root BENCH_ROUNDS="${BENCH_ROUNDS:-5}" BENCH_MODES="${BENCH_MODES:-msi embedded}" \
 		BENCH_CONF="${BENCH_CONF:-platform/bench.conf}" \
+		BENCH_SECTIONS="${BENCH_SECTIONS:-epf vntb}" \
+		BENCH_VNTB_MODES="${BENCH_VNTB_MODES:-none msi embedded msi+timer embedded+timer}" \
 		/bin/bash "$PLATFORM_DIR/run-bench.sh" "$REPO_DIR" "$(work_dir "$ver")" "$out" "$logs" \
 		"$(build_dir "$ver" um)"
 	;;

@@ -27,9 +27,9 @@ for t in "$repo"/platform/tools/*.c; do
 	gcc -static -O2 -Wall -I"$work/include/uapi" -o "$stage/bin/$(basename "$t" .c)" "$t"
 done
 
-# The kernel's modules (the NTB clients), for busybox modprobe; and for the
-# kernel's NTB selftest (a bash script, run by scenario vntb-suite), bash
-# and GNU cmp (its memory window test gives cmp -n a hexadecimal count,
+# The kernel's modules (the NTB clients, ntb_netdev), for busybox modprobe;
+# and for the kernel's NTB selftest (a bash script, run by scenario vntb-suite),
+# bash and GNU cmp (its memory window test gives cmp -n a hexadecimal count,
 # which busybox cmp refuses) with the shared libraries they need.  /bin/cmp
 # stays GNU's: busybox --install (in /init) leaves existing files alone.
 if grep -q '^CONFIG_MODULES=y' "$out/.config"; then

@@ -8,11 +8,16 @@
 # configuration the bench kernel's is compared with.
 # Environment: BENCH_ROUNDS (default 5), BENCH_MODES (default "msi embedded"),
 # BENCH_CONF (default platform/bench.conf; platform/bench-noise.conf has the C
-# function in both columns, to see the noise).
+# function in both columns, to see the noise), BENCH_SECTIONS (default "epf
+# vntb": the pci-epf-test section, the vNTB section), BENCH_VNTB_MODES
+# (default "none msi embedded msi+timer embedded+timer").
 set -uo pipefail
 repo=$1 work=$2 out=$3 logs=$4 umout=${5:-}
 rounds=${BENCH_ROUNDS:-5}
 modes=${BENCH_MODES:-msi embedded}
+vmodes=${BENCH_VNTB_MODES:-none msi embedded msi+timer embedded+timer}
+sections=" ${BENCH_SECTIONS:-epf vntb} "
+has_section() { [[ $sections == *" $1 "* ]]; }
 mkdir -p "$logs"
 rm -f "$logs"/bench.*
 
@@ -22,6 +27,9 @@ col() { # COLUMN FIELD(2=function, 3=object)
 }
 fa=$(col C 2) fb=$(col Rust 2) oa=$(col C 3) ob=$(col Rust 3)
 [ -n "$fa" ] && [ -n "$fb" ] || { echo "bench: $conf needs a C and a Rust line" >&2; exit 1; }
+# The vNTB section's columns: "vntb-C FUNCTION", "vntb-Rust FUNCTION" lines,
+# as COLUMN:FUNCTION,... for the scenario.
+vcols=$(awk '$1 ~ /^vntb-/ { sub(/^vntb-/, "", $1); printf "%s%s:%s", n++ ? "," : "", $1, $2 }' "$conf")
 
 # The bench kernel is um.config without the checkers: it must have the same
 # endpoint functions and drivers as the test kernel (compared when built).
@@ -41,6 +49,7 @@ bash "$repo/platform/initramfs.sh" "$repo" "$work" "$out" || exit 1
 raw=$logs/bench.raw
 : >"$raw"
 fail=0
+has_section epf || modes=""
 for mode in $modes; do
 	log=$logs/bench.$mode.log
 	echo "bench: booting um-bench, $mode doorbells, $rounds rounds ($log)" >&2
@@ -58,6 +67,34 @@ for mode in $modes; do
 	grep '^BENCH ' "$log" >>"$raw"
 done
 
+# The vNTB section: one boot per doorbell mode, the two-*-imx8 devicetrees
+# (two controllers with the BAR layout ntb_hw_epf expects, one per column),
+# the functions of the vntb-* lines.
+has_section vntb && [ -z "$vcols" ] && { echo "bench: $conf has no vntb-C line" >&2; exit 1; }
+has_section vntb || vmodes=""
+# MODE+timer: the loopback signals doorbells from a hard hrtimer
+# (pci_loopback_ep.doorbell_timer=1) instead of an irq_work (next tick).
+for label in $vmodes; do
+	mode=${label%+timer} extra=""
+	[ "$mode" = "$label" ] || extra=pci_loopback_ep.doorbell_timer=1
+	log=$logs/bench.vntb-$label.log
+	echo "bench: booting um-bench, vNTB, $label doorbells, $rounds rounds ($log)" >&2
+	bash "$repo/platform/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1800 \
+		loglevel=5 scenario=bench-vntb dtb="$out/dtb/two-$mode-imx8.dtb" doorbell="$mode" \
+		bench_label="$label" bench_vntb="$vcols" bench_rounds="$rounds" $extra \
+		>"$logs/bench.vntb-$label.boot" 2>&1
+	rc=$?
+	tap_of_scenario "$log" >&2
+	if [ $rc != 0 ]; then
+		echo "bench: the vNTB $label boot failed (exit $rc); see $log" >&2
+		cat "$logs/bench.vntb-$label.boot" >&2
+		fail=1
+	fi
+	grep '^BENCH ' "$log" >>"$raw"
+done
+
+prc=0
+if has_section epf; then
 # Text sizes.  Whole objects: the sum of the code sections (llvm-size -A:
 # .text*, and .ltext of clang's large code model on UML, .init.text,
 # .exit.text).  The Rust doorbell code is linked into rust/kernel.o with the
@@ -182,5 +219,11 @@ if short:
     sys.exit(1)
 PY
 prc=${PIPESTATUS[0]}
+fi # epf
+
+if has_section vntb; then
+	python3 "$repo/platform/bench-vntb-table.py" "$raw" "$rounds" | tee -a "$logs/bench.table"
+	[ "${PIPESTATUS[0]}" = 0 ] || prc=1
+fi
 echo "raw per-repetition numbers: logs/bench.raw; console logs: logs/bench.<mode>.log" >&2
 [ $fail = 0 ] && [ "$prc" = 0 ]

@@ -401,3 +401,167 @@ pci_dev_of() {
 
 # lbep_dir EPC: the loopback's debugfs directory (bus exerciser) of EPC.
 lbep_dir() { echo "/sys/kernel/debug/pci-loopback-ep/$1"; }
+
+# ntb_driver DEV: the NTB client NTB device DEV is bound to, if any.
+ntb_driver() {
+	[ -e "/sys/bus/ntb/devices/$1/driver" ] &&
+		basename "$(readlink "/sys/bus/ntb/devices/$1/driver")"
+}
+
+# ntb_unbind DEV...: unbind the NTB client of each DEV (the host's first
+# where it matters: its unbind takes the NTB link down with a command the
+# function must still answer).
+ntb_unbind() {
+	for _n in "$@"; do
+		_d=/sys/bus/ntb/devices/$_n
+		[ -e "$_d/driver" ] || continue
+		echo "$_n" >"$_d/driver/unbind" || return 1
+	done
+}
+
+# IP over the link (scenario vntb-netdev, make bench): ntb_netdev on
+# ntb_transport on NTB_HOST and NTB_EP (vntb_start).  The host's interface
+# stays in the initial network namespace, the endpoint's moves into a
+# namespace of its own (held by a sleeping process), so that traffic
+# between the two addresses crosses the NTB instead of the loopback device.
+# The addresses are from the benchmarking range of RFC 2544; UML has no
+# other network device, nothing leaves the UML kernel.
+NET_HOST=198.18.0.1 NET_EP=198.18.0.2
+
+# netdev_of DEV: the ntb_netdev interface of NTB device DEV (the net device of
+# the transport's client device, a child of DEV), while it is in the initial
+# namespace.
+netdev_of() {
+	for _i in /sys/bus/ntb/devices/$1/ntb_netdev*/net/*; do
+		[ -e "$_i" ] && basename "$_i"
+	done
+}
+
+# netns_new: a new network namespace held by a sleeping process; sets nspid
+# and NS, the command prefix that runs a command in it.
+netns_differs() { [ "$(readlink /proc/$nspid/ns/net)" != "$(readlink /proc/$$/ns/net)" ]; }
+netns_new() {
+	unshare -n sleep 100000 &
+	nspid=$!
+	NS="nsenter -t $nspid -n"
+	wait_until netns_differs
+}
+
+# ifstat NS-PREFIX IF FIELD: a counter of interface IF from /proc/net/dev as
+# seen in a namespace (the prefix: empty or $NS): FIELD 1 rx_bytes, 2
+# rx_packets, 9 tx_bytes, 10 tx_packets.
+ifstat() {
+	$1 cat /proc/net/dev | sed 's/:/ /' |
+		awk -v i="$2" -v f="$3" '$1 == i { print $(f + 1) }'
+}
+
+# qpstat DEV KEY: a counter of the transport's queue pair 0 on NTB device DEV
+# (debugfs ntb_transport/DEV/qp0/stats, e.g. rx_bytes, tx_bytes, "QP Link").
+# ntb_transport prints the file only while the queue pair's link is up.
+qpstat() {
+	awk -v k="$2" -F ' - *\t?' '$1 == k { gsub(/[ \t]/, "", $2); print $2 }' \
+		"/sys/kernel/debug/ntb_transport/$1/qp0/stats"
+}
+
+# qp_is_down DEV: queue pair 0 of the transport on DEV exists and its link is
+# down: its stats file is there and empty (ntb_qp_debugfs_stats_show()
+# prints nothing unless qp->link_is_up; "QP Link - Down" never appears).
+qp_is_down() {
+	_st=/sys/kernel/debug/ntb_transport/$1/qp0/stats
+	[ -e "$_st" ] && [ -z "$(cat "$_st")" ]
+}
+
+# has_carrier NS-PREFIX IF: the interface is up with its lower layer (the
+# transport's queue pair) up.
+has_carrier() { $1 ip link show dev "$2" | grep -q 'LOWER_UP'; }
+ep_carrier() { has_carrier "$NS" "$if_ep"; }
+host_carrier() { has_carrier "" "$if_host"; }
+ep_no_carrier() { ! has_carrier "$NS" "$if_ep"; }
+
+# netdev_up: ntb_transport loaded (it binds both NTB devices of the link,
+# which no other client has), then ntb_netdev (its init registers its
+# client device with every transport there is), the endpoint's interface
+# in a namespace of its own, addresses set, both interfaces up with carrier
+# (the transport's queue pair up).  Sets if_host, if_ep, nspid, NS.  Each
+# step that fails says so in a TAP comment.
+netdev_up() {
+	modprobe ntb_transport || { echo "# netdev_up: modprobe ntb_transport failed"; return 1; }
+	_tp() { [ "$(ntb_driver "$NTB_HOST")" = ntb_transport ] && [ "$(ntb_driver "$NTB_EP")" = ntb_transport ]; }
+	wait_until _tp ||
+		{ echo "# netdev_up: ntb_transport did not bind ($(ntb_driver "$NTB_HOST"), $(ntb_driver "$NTB_EP"))"; return 1; }
+	# NTB devices of other links (NTB_OTHERS, e.g. make bench's second
+	# function) get no interface.
+	[ -z "${NTB_OTHERS:-}" ] || ntb_unbind $NTB_OTHERS
+	modprobe ntb_netdev || { echo "# netdev_up: modprobe ntb_netdev failed"; return 1; }
+	if_host=$(netdev_of "$NTB_HOST") if_ep=$(netdev_of "$NTB_EP")
+	[ -n "$if_host" ] && [ -n "$if_ep" ] ||
+		{ echo "# netdev_up: interfaces: host '$if_host' ep '$if_ep'"; return 1; }
+	netns_new || { echo "# netdev_up: no network namespace"; return 1; }
+	ip link set dev "$if_ep" netns "$nspid" ||
+		{ echo "# netdev_up: cannot move $if_ep"; return 1; }
+	# ntb_netdev's MTU is 64 KiB and a received skb's truesize more than
+	# that: with the default 128 KiB receive buffer the window TCP offers
+	# falls below one segment, and the sender waits for its persist timer
+	# (seen as transfers stalled for minutes).  Buffers of several segments
+	# in both namespaces (the tcp_[rw]mem sysctls are per namespace).
+	for _ns in "" "$NS"; do
+		$_ns sh -c 'echo "4096 4194304 8388608" >/proc/sys/net/ipv4/tcp_rmem &&
+			echo "4096 1048576 8388608" >/proc/sys/net/ipv4/tcp_wmem' ||
+			{ echo "# netdev_up: cannot set the TCP buffers"; return 1; }
+	done
+	ip addr add $NET_HOST/24 dev "$if_host" && ip link set dev "$if_host" up &&
+		$NS ip addr add $NET_EP/24 dev "$if_ep" && $NS ip link set dev "$if_ep" up ||
+		{ echo "# netdev_up: cannot configure the interfaces"; return 1; }
+	# The transport's link comes up through scratchpads and the function's
+	# command poll: up to 30 s.
+	wait_until host_carrier || wait_until host_carrier || wait_until host_carrier ||
+		wait_until host_carrier || wait_until host_carrier || wait_until host_carrier
+	wait_until ep_carrier
+	host_carrier && ep_carrier ||
+		{ echo "# netdev_up: no carrier: $(ip link show dev "$if_host"); $($NS ip link show dev "$if_ep")"; return 1; }
+}
+
+# uptime_cs: the time since boot in centiseconds (/proc/uptime).
+uptime_cs() { sed 's/^\([0-9]*\)\.\([0-9]*\) .*/\1\2/' /proc/uptime; }
+
+# tcp_send FROM FILE: send FILE over TCP from the side FROM (host or ep) to
+# the other one with busybox nc, which hashes what it receives; prints
+# "SHA256 CENTISECONDS", the digest at the receiving end and the time from
+# the sender's start to the receiver's end.  Limit 120 s.  tcp_corrupt=1 (a
+# self-test of the checksum check, on the command line) appends a byte to
+# what the receiver hashes.
+tcp_send() {
+	if [ "$1" = host ]; then _tx="" _rx="$NS" _dst=$NET_EP
+	else _tx="$NS" _rx="" _dst=$NET_HOST; fi
+	rm -f /tmp/nc.hold /tmp/nc.sum
+	mkfifo /tmp/nc.hold
+	# nc shuts its sending half down when its standard input ends, and the
+	# peer then stops: the receiver reads a fifo that stays open until the
+	# end.
+	sleep 200 >/tmp/nc.hold &
+	_hold=$!
+	_rcv=cat
+	[ "${tcp_corrupt:-}" = 1 ] && _rcv="{ cat; echo; }"
+	$_rx sh -c "timeout 120 nc -l -p 5001 </tmp/nc.hold | $_rcv | sha256sum >/tmp/nc.sum.t && mv /tmp/nc.sum.t /tmp/nc.sum" &
+	_srv=$!
+	_listening() { $_rx netstat -ltn | grep -q ':5001 '; }
+	wait_until _listening
+	_t0=$(uptime_cs)
+	$_tx timeout 120 nc "$_dst" 5001 <"$2"
+	wait $_srv
+	_t1=$(uptime_cs)
+	kill $_hold 2>/dev/null; wait $_hold 2>/dev/null
+	rm -f /tmp/nc.hold
+	[ -f /tmp/nc.sum ] || return 1
+	echo "$(cut -d' ' -f1 /tmp/nc.sum) $((_t1 - _t0))"
+}
+
+# netdev_down: both interfaces down, ntb_netdev unloaded, ntb_transport
+# unbound (the host's first) and unloaded, the namespace ended.
+netdev_down() {
+	ip link set dev "$if_host" down; $NS ip link set dev "$if_ep" down
+	modprobe -r ntb_netdev && ntb_unbind "$NTB_HOST" "$NTB_EP" && modprobe -r ntb_transport
+	_rc=$?
+	kill "$nspid" 2>/dev/null; wait "$nspid" 2>/dev/null
+	return $_rc
+}

@@ -99,10 +99,14 @@
  *  Interrupts to the host are delivered synchronously with
  *  generic_handle_irq_safe(): the host ISR runs inside the endpoint's
  *  raise_irq().  Endpoint doorbells (MSI controller vectors and aux
- *  doorbells) are latched by the host's writel() and signalled from an
- *  irq_work in hard interrupt context, as the interrupt controller or eDMA
- *  of a real SoC would, so endpoint code runs its doorbell handlers in the
- *  context real hardware gives them (and lockdep sees that context).
+ *  doorbells) are latched by the host's writel() and signalled
+ *  asynchronously in hard interrupt context, as the interrupt controller or
+ *  eDMA of a real SoC would, so endpoint code runs its doorbell handlers in
+ *  the context real hardware gives them (and lockdep sees that context).
+ *  The signal (struct lbep_signal) is an irq_work, which UML runs from the
+ *  next timer tick (it has no irq_work interrupt: up to one jiffy, 10 ms),
+ *  or with pci_loopback_ep.doorbell_timer=1 a hard hrtimer that expires at
+ *  once (microseconds, as on hardware).
  *
  *  virt-pci registration (which probes host drivers synchronously) and
  *  removal happen from a work item that holds no lock, so host drivers may
@@ -117,6 +121,7 @@
 #include <linux/irq.h>
 #include <linux/irqdesc.h>
 #include <linux/irq_work.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/of.h>
 #include <linux/pci-epc.h>
@@ -169,6 +174,55 @@ const struct pci_epc_bar_rsvd_region lbep_db_bar_rsvd = {
 };
 
 /* ------------------------------------------------------------------------
+ * Signalling of rung doorbells (aux doorbells, loopback MSI controllers)
+ */
+
+static bool lbep_db_timer;
+module_param_named(doorbell_timer, lbep_db_timer, bool, 0444);
+MODULE_PARM_DESC(doorbell_timer,
+		 "Signal doorbells from a hard hrtimer (microseconds) instead of an irq_work (next tick)");
+
+static void lbep_signal_work(struct irq_work *work)
+{
+	struct lbep_signal *sig = container_of(work, struct lbep_signal, work);
+
+	sig->fn(sig);
+}
+
+static enum hrtimer_restart lbep_signal_timer(struct hrtimer *timer)
+{
+	struct lbep_signal *sig = container_of(timer, struct lbep_signal, timer);
+
+	sig->fn(sig);
+	return HRTIMER_NORESTART;
+}
+
+void lbep_signal_init(struct lbep_signal *sig,
+		      void (*fn)(struct lbep_signal *sig))
+{
+	sig->fn = fn;
+	sig->work = IRQ_WORK_INIT_HARD(lbep_signal_work);
+	hrtimer_setup(&sig->timer, lbep_signal_timer, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_REL_HARD);
+}
+
+/* Any context; the pending bits of the caller say what to deliver */
+void lbep_signal_raise(struct lbep_signal *sig)
+{
+	if (READ_ONCE(lbep_db_timer))
+		hrtimer_start(&sig->timer, 0, HRTIMER_MODE_REL_HARD);
+	else
+		irq_work_queue(&sig->work);
+}
+
+/* Waits for a delivery in progress; no new raise may come */
+void lbep_signal_sync(struct lbep_signal *sig)
+{
+	irq_work_sync(&sig->work);
+	hrtimer_cancel(&sig->timer);
+}
+
+/* ------------------------------------------------------------------------
  * Embedded (aux) doorbells, modelled on dw-edma's interrupt emulation
  */
 
@@ -193,7 +247,7 @@ void lbep_aux_ring(struct lbep *ep, u64 offset, u32 data)
 
 		/* Raised asynchronously, in hard IRQ context, as by an eDMA */
 		set_bit(i, &ep->aux_pending);
-		irq_work_queue(&ep->aux_work);
+		lbep_signal_raise(&ep->aux_work);
 		return;
 	}
 
@@ -212,9 +266,9 @@ static const struct irq_chip lbep_aux_irq_chip = {
 	.flags		= IRQCHIP_ONESHOT_SAFE | IRQCHIP_SKIP_SET_WAKE,
 };
 
-static void lbep_aux_deliver(struct irq_work *work)
+static void lbep_aux_deliver(struct lbep_signal *sig)
 {
-	struct lbep *ep = container_of(work, struct lbep, aux_work);
+	struct lbep *ep = container_of(sig, struct lbep, aux_work);
 	unsigned int i;
 
 	for (i = 0; i < ep->nr_aux; i++)
@@ -230,7 +284,7 @@ static int lbep_aux_init(struct lbep *ep, unsigned int nr)
 	if (!nr)
 		return 0;
 
-	ep->aux_work = IRQ_WORK_INIT_HARD(lbep_aux_deliver);
+	lbep_signal_init(&ep->aux_work, lbep_aux_deliver);
 	base = irq_alloc_descs(-1, 1, nr, NUMA_NO_NODE);
 	if (base < 0)
 		return base;
@@ -260,7 +314,7 @@ static void lbep_aux_free(struct lbep *ep)
 	if (!ep->nr_aux)
 		return;
 
-	irq_work_sync(&ep->aux_work);
+	lbep_signal_sync(&ep->aux_work);
 	irq_free_descs(ep->aux_irq_base, ep->nr_aux);
 	ep->nr_aux = 0;
 }

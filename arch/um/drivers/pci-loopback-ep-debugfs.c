@@ -34,18 +34,39 @@
  *                   would overwrite the kernel.  MSI writes are not
  *                   affected.
  * host-dma-dropped  number of accesses dropped by the confinement
+ *
+ * And the latency floor of a doorbell, the emulated hardware alone:
+ *
+ * doorbell-floor    write N (1 .. 100000), while no endpoint function holds
+ *                   the controller's doorbell: a handler that only takes
+ *                   a timestamp is requested on a doorbell of the
+ *                   controller's own kind (a vector allocated in its MSI
+ *                   parent domain, or embedded doorbell 0), which is then
+ *                   rung N times, one at a time, by an inbound 32-bit write
+ *                   to its address (a host write as it is once its BAR is
+ *                   translated), timing each from just before the write to
+ *                   the handler (ktime_get_ns()); read: "KIND rings N
+ *                   median_ns M p99_ns P mean_ns A min_ns L max_ns H" of
+ *                   the last run.  -ENODEV without a doorbell, -EBUSY when a
+ *                   function holds the embedded doorbell.
  */
 
 #define pr_fmt(fmt) "pci-loopback-ep: " fmt
 
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/init.h>
+#include <linux/interrupt.h>
+#include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 
 #include "pci-loopback-ep.h"
@@ -162,6 +183,144 @@ static const struct file_operations lbep_dbg_hbuf_fops = {
 	.llseek	= default_llseek,
 };
 
+#define LBEP_FLOOR_MAX_RINGS	100000
+
+/* One doorbell of the floor measurement and its timestamping handler */
+struct lbep_floor {
+	struct completion done;
+	u64 t;
+};
+
+static DEFINE_MUTEX(lbep_floor_lock);	/* one run at a time, the result */
+static char lbep_floor_result[160] = "none\n";
+
+static irqreturn_t lbep_floor_isr(int irq, void *data)
+{
+	struct lbep_floor *fl = data;
+
+	fl->t = ktime_get_ns();
+	complete(&fl->done);
+
+	return IRQ_HANDLED;
+}
+
+static int lbep_floor_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int lbep_floor_run(struct lbep *ep, unsigned int rings)
+{
+	struct lbep_floor fl;
+	const char *kind;
+	struct lbmsi *msi = NULL;
+	phys_addr_t addr;
+	u64 *t, t0, sum = 0;
+	unsigned int i;
+	int virq, ret;
+	u32 data;
+
+	if (ep->db_mode == LBEP_DB_MSI)
+		msi = lbmsi_of_parent(ep->dev);
+	if (msi) {
+		virq = lbmsi_test_vector_alloc(msi, &addr, &data);
+		if (virq < 0)
+			return virq;
+		kind = "msi";
+	} else if (ep->nr_aux) {
+		virq = ep->aux[0].irq;
+		addr = ep->db_page + ep->aux[0].offset;
+		data = ep->aux[0].data;
+		kind = "embedded";
+	} else {
+		return -ENODEV;
+	}
+
+	t = kvzalloc_objs(*t, rings);
+	if (!t) {
+		ret = -ENOMEM;
+		goto out_vector;
+	}
+
+	init_completion(&fl.done);
+	ret = request_irq(virq, lbep_floor_isr, 0, "lbep-doorbell-floor", &fl);
+	if (ret)
+		goto out_free;
+
+	for (i = 0; i < rings; i++) {
+		reinit_completion(&fl.done);
+		t0 = ktime_get_ns();
+		if (!lbep_ib_write32_phys(ep, addr, data)) {
+			ret = -EIO;
+			break;
+		}
+		if (!wait_for_completion_timeout(&fl.done, HZ)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		t[i] = fl.t - t0;
+		sum += t[i];
+	}
+	free_irq(virq, &fl);
+
+	if (!ret) {
+		sort(t, rings, sizeof(*t), lbep_floor_cmp, NULL);
+		snprintf(lbep_floor_result, sizeof(lbep_floor_result),
+			 "%s rings %u median_ns %llu p99_ns %llu mean_ns %llu min_ns %llu max_ns %llu\n",
+			 kind, rings, t[rings / 2], t[rings - 1 - rings / 100],
+			 div_u64(sum, rings), t[0], t[rings - 1]);
+	}
+out_free:
+	kvfree(t);
+out_vector:
+	if (msi)
+		lbmsi_test_vector_free(virq);
+
+	return ret;
+}
+
+static ssize_t lbep_dbg_floor_write(struct file *file, const char __user *ubuf,
+				    size_t count, loff_t *ppos)
+{
+	struct lbep *ep = file->private_data;
+	unsigned int rings;
+	int ret;
+
+	ret = kstrtouint_from_user(ubuf, count, 0, &rings);
+	if (ret)
+		return ret;
+	if (!rings || rings > LBEP_FLOOR_MAX_RINGS)
+		return -EINVAL;
+
+	mutex_lock(&lbep_floor_lock);
+	ret = lbep_floor_run(ep, rings);
+	mutex_unlock(&lbep_floor_lock);
+
+	return ret ? ret : count;
+}
+
+static ssize_t lbep_dbg_floor_read(struct file *file, char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	char buf[sizeof(lbep_floor_result)];
+
+	mutex_lock(&lbep_floor_lock);
+	strscpy(buf, lbep_floor_result, sizeof(buf));
+	mutex_unlock(&lbep_floor_lock);
+
+	return simple_read_from_buffer(ubuf, count, ppos, buf, strlen(buf));
+}
+
+static const struct file_operations lbep_dbg_floor_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.read	= lbep_dbg_floor_read,
+	.write	= lbep_dbg_floor_write,
+	.llseek	= default_llseek,
+};
+
 void lbep_dbg_init(struct lbep *ep)
 {
 	char name[sizeof("host-barN")];
@@ -186,6 +345,8 @@ void lbep_dbg_init(struct lbep *ep)
 	debugfs_create_bool("host-dma-confine", 0600, ep->dbg_dir, &ep->confine);
 	debugfs_create_atomic_t("host-dma-dropped", 0400, ep->dbg_dir,
 				&ep->confine_drops);
+	debugfs_create_file("doorbell-floor", 0600, ep->dbg_dir, ep,
+			    &lbep_dbg_floor_fops);
 }
 
 /* Waits for exerciser accesses in progress */

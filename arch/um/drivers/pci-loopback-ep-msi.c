@@ -16,6 +16,12 @@
  *                              the doorbell region; fires hwirq @data with
  *                              generic_handle_domain_irq_safe()
  *   lbmsi_name(msi)          - its device name, for messages
+ *   lbmsi_of_parent(dev)     - the controller that is the msi-parent of
+ *                              @dev, NULL if none
+ *   lbmsi_test_vector_alloc(msi, &addr, &data), lbmsi_test_vector_free(virq)
+ *                            - a vector allocated in the parent domain
+ *                              itself, with no device domain: for the bus
+ *                              exerciser's doorbell latency floor
  */
 
 #define pr_fmt(fmt) "pci-loopback-ep: " fmt
@@ -65,7 +71,7 @@ struct lbmsi {
 	raw_spinlock_t lock;	/* see kernel-doc */
 	DECLARE_BITMAP(used, LBMSI_NR_VECTORS);
 	struct list_head node;
-	struct irq_work work;
+	struct lbep_signal work;
 	DECLARE_BITMAP(pending, LBMSI_NR_VECTORS);
 };
 
@@ -108,10 +114,10 @@ void lbmsi_doorbell(struct lbmsi *msi, phys_addr_t phys, u32 data)
 
 	/* Like an ITS, signal the vector asynchronously, in hard IRQ context */
 	set_bit(data, msi->pending);
-	irq_work_queue(&msi->work);
+	lbep_signal_raise(&msi->work);
 }
 
-static void lbmsi_deliver(struct irq_work *work)
+static void lbmsi_deliver(struct lbep_signal *work)
 {
 	struct lbmsi *msi = container_of(work, struct lbmsi, work);
 	unsigned int hwirq;
@@ -126,6 +132,47 @@ static void lbmsi_deliver(struct irq_work *work)
 					     "vector %u is not allocated (%d)\n",
 					     hwirq, ret);
 	}
+}
+
+struct lbmsi *lbmsi_of_parent(struct device *dev)
+{
+	struct device_node *np;
+	struct lbmsi *msi, *found = NULL;
+
+	np = of_parse_phandle(dev->of_node, "msi-parent", 0);
+	if (!np)
+		return NULL;
+
+	guard(mutex)(&lbmsi_list_lock);
+	list_for_each_entry(msi, &lbmsi_list, node) {
+		if (msi->dev->of_node == np) {
+			found = msi;
+			break;
+		}
+	}
+	of_node_put(np);
+
+	return found;
+}
+
+/* Returns the virq of a new vector whose message is @addr, @data */
+int lbmsi_test_vector_alloc(struct lbmsi *msi, phys_addr_t *addr, u32 *data)
+{
+	int virq;
+
+	virq = irq_domain_alloc_irqs(msi->domain, 1, NUMA_NO_NODE, NULL);
+	if (virq < 0)
+		return virq;
+
+	*addr = msi->base;
+	*data = irq_get_irq_data(virq)->hwirq;
+
+	return virq;
+}
+
+void lbmsi_test_vector_free(unsigned int virq)
+{
+	irq_domain_free_irqs(virq, 1);
 }
 
 /* The emulated controller has nothing to ack or mask */
@@ -251,7 +298,7 @@ static int lbmsi_probe(struct platform_device *pdev)
 	if (of_property_read_bool(dev->of_node, "uml,msi-mutable"))
 		info.domain_flags &= ~IRQ_DOMAIN_FLAG_MSI_IMMUTABLE;
 	raw_spin_lock_init(&msi->lock);
-	msi->work = IRQ_WORK_INIT_HARD(lbmsi_deliver);
+	lbep_signal_init(&msi->work, lbmsi_deliver);
 	info.host_data = msi;
 
 	guard(mutex)(&lbmsi_list_lock);

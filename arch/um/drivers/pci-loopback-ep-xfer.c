@@ -182,6 +182,25 @@ static bool lbep_ep_access(struct lbep *ep, phys_addr_t phys,
 }
 
 /*
+ * An inbound 32-bit write of @val at endpoint address @phys, dispatched as
+ * a host write through a BAR is once translated (doorbell, MSI controller
+ * or RAM).  For the bus exerciser's doorbell latency floor.
+ */
+bool lbep_ib_write32_phys(struct lbep *ep, phys_addr_t phys, u32 val)
+{
+	u8 buf[sizeof(u32)];
+	struct lbep_xfer x = { .op = LBEP_XFER_WRITE, .wbuf = buf };
+	bool hit;
+
+	put_unaligned_le32(val, buf);
+	rcu_read_lock();
+	hit = lbep_ep_access(ep, phys, &x, sizeof(buf), false);
+	rcu_read_unlock();
+
+	return hit;
+}
+
+/*
  * Translate offset @off of @bar with @map.  On success *phys is the target
  * and *seg the number of bytes contiguous from there.  Otherwise *seg is the
  * number of bytes that are not backed.

@@ -10,6 +10,7 @@
 #include <linux/atomic.h>
 #include <linux/dmaengine.h>
 #include <linux/init.h>
+#include <linux/hrtimer.h>
 #include <linux/irq_work.h>
 #include <linux/pci.h>
 #include <linux/pci-epc.h>
@@ -133,6 +134,25 @@ struct lbep_dma_chan {
 #endif
 
 /**
+ * struct lbep_signal - asynchronous signalling of rung doorbells
+ * @work: runs @fn from the next timer tick (default): UML has no irq_work
+ *	  interrupt, so a doorbell waits up to one jiffy
+ * @timer: runs @fn from a hard hrtimer that expires at once (boot parameter
+ *	   pci_loopback_ep.doorbell_timer=1): microseconds, as on hardware
+ * @fn: the delivery, in hard interrupt context either way
+ */
+struct lbep_signal {
+	struct irq_work work;
+	struct hrtimer timer;
+	void (*fn)(struct lbep_signal *sig);
+};
+
+void lbep_signal_init(struct lbep_signal *sig,
+		      void (*fn)(struct lbep_signal *sig));
+void lbep_signal_raise(struct lbep_signal *sig);
+void lbep_signal_sync(struct lbep_signal *sig);
+
+/**
  * struct lbep - loopback endpoint controller instance
  * @umdev: virt-pci device (root complex side)
  * @dev: platform device
@@ -201,7 +221,7 @@ struct lbep {
 	unsigned int nr_aux;
 	int aux_irq_base;
 	struct lbep_aux aux[LBEP_MAX_AUX];
-	struct irq_work aux_work;
+	struct lbep_signal aux_work;
 	unsigned long aux_pending;
 
 	raw_spinlock_t cfg_lock;	/* see kernel-doc */
@@ -364,6 +384,7 @@ bool lbep_msix_entry(struct lbep *ep, u32 table, unsigned int idx,
 bool lbep_host_access(struct lbep *ep, u64 pci, struct lbep_xfer *x,
 		      size_t len);
 int lbep_host_write32(struct lbep *ep, u64 pci, u32 val);
+bool lbep_ib_write32_phys(struct lbep *ep, phys_addr_t phys, u32 val);
 
 /* pci-loopback-ep-ob.c: outbound window */
 bool lbep_ob_translate(struct lbep *ep, phys_addr_t cpu, u64 *pci, u64 *seg);
@@ -375,6 +396,9 @@ extern struct platform_driver lbmsi_driver;
 struct lbmsi *lbmsi_lookup(phys_addr_t phys, size_t len);
 const char *lbmsi_name(const struct lbmsi *msi);
 void lbmsi_doorbell(struct lbmsi *msi, phys_addr_t phys, u32 data);
+struct lbmsi *lbmsi_of_parent(struct device *dev);
+int lbmsi_test_vector_alloc(struct lbmsi *msi, phys_addr_t *addr, u32 *data);
+void lbmsi_test_vector_free(unsigned int virq);
 
 /* pci-loopback-ep-dma.c: dmaengine provider */
 #if IS_ENABLED(CONFIG_DMA_ENGINE)
