@@ -562,7 +562,7 @@ impl<'epc> Vntb<'epc> {
 
         if changed {
             self.shared.events.link_event();
-            if notify_host && self.epc.msi_count() >= LINK_VECTOR {
+            if notify_host {
                 self.shared.link_irq.raise(1);
             }
         }
@@ -666,8 +666,12 @@ impl<'epc> Vntb<'epc> {
         regs.write_reg(COMMAND_STATUS::from_raw(status));
     }
 
-    /// Raises the doorbells the endpoint client rang on the host, and the link vector.
+    /// Raises the doorbells the endpoint client rang on the host, and the link vector if the
+    /// host enabled it (asking the controller sleeps, hence here and not in `update_link`).
     fn raise_peer_doorbells(&self) {
+        if self.shared.link_irq.pending() != 0 && self.epc.msi_count() < LINK_VECTOR {
+            self.shared.link_irq.clear();
+        }
         if let Err(e) = self
             .shared
             .link_irq
