@@ -36,7 +36,7 @@ use crate::{
     },
     prelude::*,
     sync::{
-        new_mutex,
+        static_lock_class,
         Mutex,
         MutexGuard, //
     },
@@ -385,13 +385,20 @@ impl<T: Driver> Adapter<T> {
 
             let state = FunctionState::with(poll.clone(), cfs, attrs);
 
+            // One lock class for the binding slot of every function driver. A `static` in this
+            // generic function is one item for all `T`, which is what `static_lock_class!()`
+            // gives, but `new_mutex!()`'s name literal would be a copy in each driver's crate,
+            // and lockdep warns about a key that comes with two names. The name is a `static`
+            // here too.
+            static BINDING_NAME: &CStr = c"pci_epf_driver_data.binding";
+
             // SAFETY: `epf` is valid for the duration of this callback.
             let _guard = unsafe { Self::epf_lock(epf) }.lock();
 
             let ret = func
                 .as_ref()
                 .set_drvdata::<DriverData<'_, T>>(try_pin_init!(DriverData {
-                    binding <- new_mutex!(None),
+                    binding <- Mutex::new(None, BINDING_NAME, static_lock_class!()),
                     state,
                     data <- T::probe(func, info),
                 }));
