@@ -3,8 +3,15 @@
 # controller: the steps a board user runs, checked against the stock host
 # drivers.  pci_epf_test_rs, then the C pci_epf_test, are bound with the
 # kit's defaults, driven by the kselftest pci_endpoint_test and stopped;
-# then pci-epf-vntb with the ID and BAR layout ntb_hw_epf expects of R-Car
-# (1912:0030: control BAR0, doorbells BAR4, memory window BAR2).
+# then the vNTB functions, pci_epf_vntb_rs (stopped and removed again) and
+# the C pci_epf_vntb (which Linux 7.2 cannot remove), with the ID and BAR
+# layout ntb_hw_epf expects of R-Car (1912:0030: control BAR0, doorbells
+# BAR4, memory window BAR2).
+#
+# Kernel command line:
+#   vntb_bars=C:D:M  give ep-function vntb this BAR layout instead (-b):
+#                    another layout than R-Car's must fail the NTB checks
+#                    (the line board-setup-bad-bars)
 . /lib/eptest.sh
 
 host_dev() { # wait up to 5 s for /dev/pci-endpoint-test.0 to be PRESENT (1) or gone (0)
@@ -30,11 +37,21 @@ for f in pci_epf_test_rs pci_epf_test; do
 	check "ep-function stop: $f removed, host device gone" stopped
 done
 
-if ep-function vntb; then
-	ok "ep-function vntb: pci-epf-vntb 1912:0030 linked and started"
-else
-	not_ok "ep-function vntb"; exit 1
-fi
-wait_ntb
-check "host: ntb_hw_epf bound the R-Car BAR layout, both NTB devices present" ntb_devices
+no_ntb() { [ -z "$(ls /sys/bus/ntb/devices 2>/dev/null)" ]; }
+vstopped() { # the vNTB function is gone, and so are both NTB devices
+	ep-function stop && wait_until no_ntb && [ -z "$(ls "$CFS/functions/$f")" ]
+}
+
+for f in pci_epf_vntb_rs pci_epf_vntb; do
+	if ep-function vntb -f $f ${vntb_bars:+-b $vntb_bars}; then
+		ok "ep-function vntb -f $f: 1912:0030 linked and started"
+	else
+		not_ok "ep-function vntb -f $f"; exit 1
+	fi
+	wait_ntb
+	check "host: ntb_hw_epf bound the BAR layout ${vntb_bars:-of R-Car} of $f, both NTB devices present" \
+		ntb_devices
+	# Linux 7.2's pci_epf_vntb stays until reboot (ep-function says why).
+	[ $f = pci_epf_vntb ] || check "ep-function stop: $f removed, both NTB devices gone" vstopped
+done
 tap_end
