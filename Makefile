@@ -15,8 +15,8 @@ run:	## boot the test kernel and run the main scenario
 test:	## KUnit + every end-to-end scenario; last line "N passed, N failed"
 	$(EP) test $(SCENARIOS)
 
-soak:	## the register fuzzer at volume: >= 100000 commands on the Rust port, C seeds (not in CI)
-	$(EP) soak
+soak:	## fuzzer and life cycle soak at volume: >= 100000 commands, 1000 bind cycles on the Rust port, C seeds (not in CI)
+	$(EP) soak $(SCENARIOS)
 
 bench:	## C vs Rust pci-epf-test and doorbell allocator, table of medians (no checkers)
 	$(EP) bench

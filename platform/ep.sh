@@ -7,7 +7,7 @@
 #   ep.sh test-qemu                  the Rust KUnit suites on arm64 in QEMU (TAP)
 #   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
 #   ep.sh run                        build and run the main scenario
-#   ep.sh soak                       the register fuzzer at volume (platform/matrix.soak)
+#   ep.sh soak [NAME...]             the fuzzer and the life cycle soak at volume (platform/matrix.soak)
 #   ep.sh bench                      C vs Rust benchmark in the um-bench kernel
 #   ep.sh bench-profile              perf profile of the two doorbell allocators (host perf)
 #   ep.sh check                      rustfmt, clippy, checkpatch, rustdoc
@@ -113,11 +113,18 @@ test)
 		"$logs" "$@"
 	;;
 soak)
-	# The fuzzer at volume (the boots of platform/matrix.soak, no KUnit
-	# boot), then its figures.
+	# The fuzzer and the life cycle soak at volume (the boots of
+	# platform/matrix.soak, no KUnit boot), then their figures.
 	ver=$(setup); assemble "$ver"; out=$(build "$ver" um)
 	. "$PLATFORM_DIR/matrix.sh"
 	names=$(matrix_names "$PLATFORM_DIR/matrix.soak") || die "platform/matrix.soak is malformed"
+	# With names (make soak SCENARIOS="..."), only those boots.
+	if [ $# -gt 0 ]; then
+		for n in "$@"; do
+			printf '%s\n' $names | grep -qxF -- "$n" || die "no boot $n in platform/matrix.soak"
+		done
+		names="$*"
+	fi
 	rc=0
 	in_root /usr/bin/env EPDB_MATRIX="$PLATFORM_DIR/matrix.soak" /bin/bash \
 		"$PLATFORM_DIR/run-tests.sh" "$REPO_DIR" "$(work_dir "$ver")" "$out" "$logs" \

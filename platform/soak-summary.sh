@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Figures of `make soak` from the console logs of its boots, as TAP
 # comments: for each boot of MATRIX that must pass (the Rust port), its
-# totals; for the expected failures (the C seeds), the failures each reached.
+# totals (the fuzzer's, or the life cycle soak's cycles, interrupt, slab and
+# kmemleak figures); for the expected failures (the C seeds), the failures
+# each reached.
 # Usage: soak-summary.sh MATRIX LOGDIR
 set -uo pipefail
 matrix=$1 logs=$2
@@ -11,10 +13,18 @@ boots=$(matrix_read "$matrix") || exit 1
 
 n=0 epfs=""
 : >"$logs/soak-c.causes"
-while read -r name _ _ expect args; do
+while read -r name script _ expect args; do
 	f=$logs/$name.log
 	[ -n "$name" ] && [ -f "$f" ] || continue
 	epf=$(printf '%s\n' $args | sed -n 's/^epf=//p')
+	if [ "$script" = epf-lifecycle ]; then
+		# Its totals line, then the checks of each batch
+		l=$(grep -h '^# lifecycle: ' "$f" | sed 's/^# lifecycle: //')
+		echo "# soak: $name: ${l:-no totals (the boot did not finish)}"
+		grep -h '^ *\(not \)*ok .*batch [0-9]*: \(interrupts\|slab\|kmemleak\)' "$f" |
+			sed 's/^ *\(not ok\|ok\) [0-9]* /#   \1 /'
+		continue
+	fi
 	if [ "$expect" = pass ]; then
 		echo "# soak: ${epf:-$name}: $(grep -h '^# totals: ' "$f" | sed 's/^# totals: //')"
 		grep -h '^ok .*fuzz \|^not ok .*fuzz \|console: ' "$f" | sed 's/^/#   /'
