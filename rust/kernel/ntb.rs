@@ -5,8 +5,9 @@
 //! An NTB hardware driver (what `drivers/ntb/hw/*` and `pci-epf-vntb` are in C) describes its
 //! device with the operations of [`Operations`] and registers it on a PCI device with
 //! [`Registration::new`]. The NTB core then offers the device to its clients (`ntb_transport`,
-//! `ntb_tool`, `ntb_perf`, `ntb_pingpong`, ...), which call the operations from any context and
-//! are told of link changes and doorbells through [`Events`].
+//! `ntb_tool`, `ntb_perf`, `ntb_pingpong`, ...), which call the operations (some of them from
+//! atomic context, see [`Operations`]) and are told of link changes and doorbells through
+//! [`Events`].
 //!
 //! C header: [`include/linux/ntb.h`](srctree/include/linux/ntb.h)
 //!
@@ -479,9 +480,50 @@ pub fn check_db_bits(bits: u64, valid_mask: u64) -> Result<u64> {
 
 /// The operations of an NTB device (C's `struct ntb_dev_ops`), implemented by its driver.
 ///
-/// The methods are called by the NTB clients, from any context that C's `ntb_*()` functions
-/// allow (some clients call them in atomic context, from their event callbacks): they must not
-/// sleep. Index arguments have been checked as the [module documentation](self) describes.
+/// The methods are called by the NTB clients through C's `ntb_*()` functions. Index arguments
+/// have been checked as the [module documentation](self) describes.
+///
+/// # Context
+///
+/// The link state, doorbell and scratchpad operations may be called from atomic context and
+/// must not sleep: [`link_is_up`], [`db_valid_mask`], [`db_vector_count`], [`db_vector_mask`],
+/// [`db_read`], [`db_clear`], [`db_set_mask`], [`db_clear_mask`], [`peer_db_set`],
+/// [`spad_count`], [`spad_read`], [`spad_write`], [`peer_spad_read`] and [`peer_spad_write`].
+/// The clients call them from their event callbacks, which the NTB core runs under a spinlock
+/// with interrupts disabled (`ntb_link_event()`, `ntb_db_event()`), from tasklets and timers
+/// (`ntb_transport`, `ntb_pingpong`), and on the transmit path of `ntb_netdev`; the abstraction
+/// also reads the counts and the mask there, to check the arguments of the others.
+///
+/// The link control and memory window operations are called from process context only (a
+/// client's probe and remove, its work items, its debugfs files) and may sleep: [`link_enable`],
+/// [`link_disable`], [`mw_count`], [`mw_get_align`], [`mw_set_trans`], [`mw_clear_trans`],
+/// [`peer_mw_count`], [`peer_mw_get_addr`] and [`get_dma_dev`]. C drivers do sleep there:
+/// `ntb_hw_epf` sends the link and window commands to the endpoint under a mutex and waits for
+/// their status, and `pci-epf-vntb` sets the BAR of a window with `pci_epc_set_bar()`.
+///
+/// [`link_is_up`]: Self::link_is_up
+/// [`link_enable`]: Self::link_enable
+/// [`link_disable`]: Self::link_disable
+/// [`mw_count`]: Self::mw_count
+/// [`mw_get_align`]: Self::mw_get_align
+/// [`mw_set_trans`]: Self::mw_set_trans
+/// [`mw_clear_trans`]: Self::mw_clear_trans
+/// [`peer_mw_count`]: Self::peer_mw_count
+/// [`peer_mw_get_addr`]: Self::peer_mw_get_addr
+/// [`db_valid_mask`]: Self::db_valid_mask
+/// [`db_vector_count`]: Self::db_vector_count
+/// [`db_vector_mask`]: Self::db_vector_mask
+/// [`db_read`]: Self::db_read
+/// [`db_clear`]: Self::db_clear
+/// [`db_set_mask`]: Self::db_set_mask
+/// [`db_clear_mask`]: Self::db_clear_mask
+/// [`peer_db_set`]: Self::peer_db_set
+/// [`spad_count`]: Self::spad_count
+/// [`spad_read`]: Self::spad_read
+/// [`spad_write`]: Self::spad_write
+/// [`peer_spad_read`]: Self::peer_spad_read
+/// [`peer_spad_write`]: Self::peer_spad_write
+/// [`get_dma_dev`]: Self::get_dma_dev
 #[vtable]
 pub trait Operations: Send + Sync {
     /// Returns the state of the link (`link_is_up`).
