@@ -59,6 +59,23 @@ vntb_start() {
 	[ -n "$NTB_EP" ] && [ -n "$NTB_HOST" ]
 }
 
+# vntb_setup: the start of the vntb, vntb-suite and vntb-netdev scenarios.
+# The doorbell allocator check (check_doorbell_impl), then function func1 of
+# driver EPF (epf=, default pci_epf_vntb) created and started on the first
+# loopback controller (vntb_create, vntb_start), one TAP line for it; exits
+# the scenario if it failed.  Sets epf and epc, and what vntb_create and
+# vntb_start set.
+vntb_setup() {
+	epf=${epf:-pci_epf_vntb}
+	check_doorbell_impl
+	epc=$(ls "$CFS/controllers" | head -1)
+	if vntb_create "$epf" func1 && vntb_start "$FN" "$epc"; then
+		ok "configfs: $epf configured, linked to $epc and started; both NTB devices present"
+	else
+		not_ok "configfs: $epf on '$epc' and its NTB devices"; exit 1
+	fi
+}
+
 # vntb_stop FN EPC HOST_PCI: stop the controller's link and unbind FN.  The
 # host device goes away from a work item; unbind only after that, or
 # ntb_hw_epf's remove() talks to a function that is gone.

@@ -9,7 +9,7 @@
 # devices, the interfaces' counters in both namespaces), then a checked
 # teardown: interfaces down (the peer loses its carrier), queue pairs down,
 # ntb_netdev unloaded, transport unbound, link stopped.  The helpers are
-# /lib/vntb.sh's (vntb_create, vntb_start, netdev_up, tcp_send, ...).
+# /lib/vntb.sh's (vntb_setup, netdev_up, tcp_send, ...).
 #   epf=NAME       endpoint function driver (default pci_epf_vntb; the Rust
 #                  port is pci_epf_vntb_rs)
 #   doorbell=MODE  msi, embedded or none: what the devicetree gives; with
@@ -23,17 +23,10 @@
 . /lib/eptest.sh
 . /lib/vntb.sh
 
-epf=${epf:-pci_epf_vntb}
 mode=${doorbell:-}
 mib=${xfer_mib:-16}
 [ "${inject:-}" = checksum ] && tcp_corrupt=1
-check_doorbell_impl
-epc=$(ls "$CFS/controllers" | head -1)
-if vntb_create "$epf" func1 && vntb_start "$FN" "$epc"; then
-	ok "configfs: $epf configured, linked to $epc and started; both NTB devices present"
-else
-	not_ok "configfs: $epf on '$epc' and its NTB devices"; exit 1
-fi
+vntb_setup
 
 # Doorbell interrupts the function requested ("pci_epf_vntb_db" is C's name;
 # a port may name its own: every line of /proc/interrupts naming the

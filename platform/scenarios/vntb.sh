@@ -10,14 +10,7 @@
 . /lib/eptest.sh
 . /lib/vntb.sh
 
-epf=${epf:-pci_epf_vntb}
-check_doorbell_impl
-epc=$(ls "$CFS/controllers" | head -1)
-if vntb_create "$epf" func1 && vntb_start "$FN" "$epc"; then
-	ok "configfs: $epf configured, linked to $epc and started; both NTB devices present"
-else
-	not_ok "configfs: $epf on '$epc' and its NTB devices"; exit 1
-fi
+vntb_setup
 modprobe ntb_tool
 wait_until tool_dirs
 check "ntb_tool on both NTB devices (host $NTB_HOST, endpoint $NTB_EP)" tool_dirs
