@@ -55,15 +55,11 @@ use core::{
 /// For the whole lifetime `'a`:
 /// - `self.func` is linked to the controller `self.epc` through its primary interface, i.e.
 ///   `self.func->epc == self.epc`, and its `func_no`/`vfunc_no` do not change;
-/// - `self.epc` is a registered controller;
-/// - if `self.managed` is `true`, `self.epc` is destroyed no later than its parent device
-///   unbinds from the driver it was bound to when the [`Linked`] was created
-///   (`pci_epc_is_devres_managed()`), see [`Linked::dma_device`].
+/// - `self.epc` is a registered controller.
 #[derive(Clone, Copy)]
 pub struct Linked<'a> {
     func: &'a Function,
     epc: NonNull<bindings::pci_epc>,
-    managed: bool,
     _p: PhantomData<&'a bindings::pci_epc>,
 }
 
@@ -88,17 +84,10 @@ impl<'a> Linked<'a> {
         // does not change for `'a`.
         let epc = NonNull::new(unsafe { (*func.as_raw()).epc })?;
 
-        // SAFETY: `epc` is a registered controller, by the safety requirements.
-        let managed = unsafe { bindings::pci_epc_is_devres_managed(epc.as_ptr()) };
-
-        // INVARIANT: The link and the registration by the safety requirements. `managed` was
-        // just checked: the devres action of `devm_pci_epc_create()` was registered and the
-        // parent bound, and the action cannot go away without destroying the controller, which
-        // happens no later than the parent unbinds.
+        // INVARIANT: The link and the registration by the safety requirements.
         Some(Self {
             func,
             epc,
-            managed,
             _p: PhantomData,
         })
     }
@@ -140,21 +129,23 @@ impl<'a> Linked<'a> {
     /// The parent is bound while the function is linked if the controller was created with
     /// `devm_pci_epc_create()` by the parent's driver, as every in-tree controller driver does:
     /// devres then destroys the controller while the parent unbinds, and the controller
-    /// outlives the link. [`Linked`] checks this when it is created
-    /// (`pci_epc_is_devres_managed()`).
+    /// outlives the link. This is checked on each call (`pci_epc_is_devres_managed()`), not when
+    /// the [`Linked`] is made: most links, e.g. those of the doorbell allocator's C API, never
+    /// need it.
     ///
     /// # Errors
     ///
     /// [`ENODEV`] if the controller was created otherwise (`pci_epc_create()`), or its parent
     /// was not bound: then nothing ties the controller's lifetime to a binding of its parent.
     pub fn dma_device(&self) -> Result<&'a device::Device<device::Bound>> {
-        if !self.managed {
+        // SAFETY: By the type invariants `self.epc` is a registered controller.
+        if !unsafe { bindings::pci_epc_is_devres_managed(self.as_raw()) } {
             return Err(ENODEV);
         }
 
-        // SAFETY: By the type invariants the controller stays registered for `'a` and is
-        // destroyed no later than its parent unbinds from the driver it was bound to when
-        // `self` was created; the parent is hence bound for `'a`.
+        // SAFETY: By the type invariants the controller stays registered for `'a`. It was just
+        // found to be destroyed by a devres action of its parent, which is bound: the action
+        // runs no later than the parent unbinds, so the parent stays bound for `'a`.
         Ok(unsafe { device::Device::from_raw((*self.as_raw()).dev.parent) })
     }
 }
