@@ -390,29 +390,50 @@ impl<'a> Controller<'a> {
     ///
     /// # Errors
     ///
-    /// The error of the controller (for instance `EOPNOTSUPP` if it cannot report auxiliary
-    /// resources), [`ENOMEM`], or [`EINVAL`] if the controller reports an invalid resource.
+    /// The errors of [`Controller::with_aux_resources`].
     pub fn aux_resources(&self) -> Result<KVec<AuxResource>> {
+        self.with_aux_resources(|resources| {
+            let mut v = KVec::with_capacity(resources.len(), GFP_KERNEL)?;
+
+            v.extend_from_slice(resources, GFP_KERNEL)?;
+            Ok(v)
+        })
+    }
+
+    /// Calls `f` with the auxiliary resources of the controller, see
+    /// `pci_epc_get_aux_resources()`, and returns what it returns.
+    ///
+    /// Controllers have a handful of resources: up to four are queried and converted on the stack,
+    /// without allocating (this is on the path of every embedded doorbell allocation). A
+    /// controller without auxiliary resources gives `f` an empty slice.
+    ///
+    /// # Errors
+    ///
+    /// The error of the controller (for instance `EOPNOTSUPP` if it cannot report auxiliary
+    /// resources), [`ENOMEM`], [`EINVAL`] if the controller reports an invalid resource, or the
+    /// error of `f`.
+    pub fn with_aux_resources<R>(&self, f: impl FnOnce(&[AuxResource]) -> Result<R>) -> Result<R> {
+        const ON_STACK: usize = 4;
         let count = self.aux_resources_count()?;
 
-        if count == 0 {
-            return Ok(KVec::new());
+        if count > ON_STACK {
+            let mut raw =
+                KVec::from_elem(bindings::pci_epc_aux_resource::default(), count, GFP_KERNEL)?;
+
+            self.query_aux_resources(&mut raw)?;
+            return f(&AuxResource::convert_all(&raw)?);
         }
 
-        // Controllers have a handful of resources: query those on the stack, and allocate only
-        // the result (this is on the path of every embedded doorbell allocation).
-        let mut stack = [bindings::pci_epc_aux_resource::default(); 4];
-        let mut heap;
-        let raw = match stack.get_mut(..count) {
-            Some(raw) => raw,
-            None => {
-                heap = KVec::from_elem(stack[0], count, GFP_KERNEL)?;
-                &mut heap[..]
-            }
-        };
+        let mut raw = [bindings::pci_epc_aux_resource::default(); ON_STACK];
+        let raw = &mut raw[..count];
+        let mut res = [AuxResource::NONE; ON_STACK];
 
         self.query_aux_resources(raw)?;
-        AuxResource::convert_all(raw)
+        for (r, raw) in res.iter_mut().zip(raw.iter()) {
+            *r = AuxResource::try_from(raw)?;
+        }
+
+        f(&res[..count])
     }
 
     /// Returns whether the function is the first one linked to the controller, like C's
@@ -673,6 +694,14 @@ pub struct AuxResource {
 }
 
 impl AuxResource {
+    /// A placeholder, for arrays that are filled with resources.
+    const NONE: Self = Self {
+        phys_addr: 0,
+        size: 0,
+        exposed: None,
+        kind: AuxResourceKind::Unknown(0),
+    };
+
     /// Converts and validates every resource reported by a controller.
     ///
     /// # Errors

@@ -188,14 +188,15 @@ pub(super) fn fill(storage: &mut Storage<'_>, plan: &Plan<'_>) -> Result {
 ///
 /// # Errors
 ///
-/// The error of [`Controller::aux_resources`], [`ENODEV`] if the controller has no doorbell
+/// The error of [`Controller::with_aux_resources`], [`ENODEV`] if the controller has no doorbell
 /// resource, the errors of [`plan_sources`] and [`fill`], [`EBUSY`] if the function already has
 /// doorbells, [`ENOMEM`]. Nothing is left mapped then.
 pub(super) fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<'a>> {
-    let resources = ctrl.aux_resources()?;
-    let plan = plan_sources(&resources, num_db)?;
-    let mut storage = Storage::new(num_db, DoorbellKind::Embedded, Some(ctrl.parent()))?;
+    ctrl.with_aux_resources(|resources| {
+        let plan = plan_sources(resources, num_db)?;
+        let mut storage = Storage::new(num_db, DoorbellKind::Embedded, Some(ctrl.parent()))?;
 
-    fill(&mut storage, &plan)?;
-    Published::new(ctrl, storage)
+        fill(&mut storage, &plan)?;
+        Published::new(ctrl, storage)
+    })
 }

@@ -628,6 +628,35 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn resources_beyond_the_stack() -> Result {
+        // More resources than `Controller::with_aux_resources()` converts on the stack: they are
+        // all reported, and the last one backs its doorbell.
+        let t = TestEpc::new(
+            c"kunit-epc-none",
+            Behaviour::aux(&[
+                other_res(DB_BASE + 8 * PAGE),
+                doorbell_res(DB_BASE + 0xa0, None, DB_IRQ, 1),
+                doorbell_res(DB_BASE + PAGE, None, DB_IRQ + 1, 2),
+                doorbell_res(DB_BASE + 2 * PAGE, None, DB_IRQ + 2, 3),
+                doorbell_res(DB_BASE + 3 * PAGE, None, DB_IRQ + 3, 4),
+                doorbell_res(DB_BASE + 4 * PAGE + 0x40, None, DB_IRQ + 4, 5),
+            ])?,
+            1,
+        )?;
+        let epc = t.controller(0);
+        let all = epc.aux_resources()?;
+        assert_eq!(all.len(), 6);
+        assert!(epc.with_aux_resources(|r| Ok(r == &all[..]))?);
+
+        let db = alloc_doorbell(&epc, 5)?;
+        let data: [Option<u32>; 5] =
+            core::array::from_fn(|i| db.get(i).and_then(|m| m.message()).map(|m| m.data));
+        assert_eq!(data, [1, 2, 3, 4, 5].map(Some));
+        assert_eq!(db.get(4).and_then(|m| m.irq()), Some((DB_IRQ + 4) as u32));
+        Ok(())
+    }
+
     /// Alloc+drop cycles of `alloc_drop_repeated_no_leak`, per doorbell kind.
     ///
     /// A doorbell that leaks an interrupt or a mapping shows in the first cycle already; the

@@ -124,7 +124,7 @@ mod suite {
     #[test]
     fn plan_converts_every_resource() {
         // A controller that reports a resource with an invalid BAR is broken: the allocation
-        // fails, even when that resource is not needed, because `Controller::aux_resources()`
+        // fails, even when that resource is not needed, because `Controller::with_aux_resources()`
         // converts all of them first.
         let good = bindings::pci_epc_aux_resource {
             type_: bindings::pci_epc_aux_resource_type_PCI_EPC_AUX_DOORBELL_MMIO,
