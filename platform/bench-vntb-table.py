@@ -10,7 +10,7 @@ rounds of each column (C, Rust), the median of the per-round paired ratios
 (oriented so that above 1 is better for Rust: Rust/C for rates, C/Rust for
 times), n and the spread (interquartile range of the ratios over their
 median).  Then the polled/doorbell ping ratio per mode and each doorbell
-latency as a multiple of the floor.  Exits 1 if a required figure is
+latency as a multiple of the floor of its round.  Exits 1 if a required figure is
 missing.
 """
 import statistics
@@ -105,13 +105,17 @@ for col in cols:
         m = med(data.get((mode, "ping_med"), {}).get(col, {}))
         if polled and m:
             print(f"  {col:<5} {mode:<9} {polled / 1000:.2f} ms / {m / 1000:.2f} ms = {polled / m:.2f}x")
-print("doorbell host -> endpoint latency (median) over the floor of the same mode:")
+print("doorbell latency (median) over the floor measured in the same round, median of")
+print("the per-round ratios (n, spread):")
 for col in cols:
     for mode in modes:
-        fl = med(data.get((mode, "floor"), {}).get(col, {}))
-        db = med(data.get((mode, "db_h2e"), {}).get(col, {}))
-        if fl and db:
-            print(f"  {col:<5} {mode:<9} {db:.1f} us / {fl:.1f} us = {db / fl:.2f}x")
+        fl = data.get((mode, "floor"), {}).get(col, {})
+        for key, way in (("db_h2e", "host -> endpoint"), ("db_e2h", "endpoint -> host")):
+            db = data.get((mode, key), {}).get(col, {})
+            rs = ratios(fl, db, False)
+            if rs:
+                print(f"  {col:<5} {mode:<15} {way}: {med(db):.1f} us / {med(fl):.1f} us,"
+                      f" {statistics.median(rs):.2f}x (n {len(rs)}, spread {spread(rs)})")
 if short:
     print("bench: some vNTB measurements are missing; see logs/bench.vntb-*.log")
     sys.exit(1)

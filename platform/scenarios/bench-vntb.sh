@@ -10,11 +10,15 @@
 # (modprobe: it binds all four NTB devices) and the pair of the other
 # column unbound from it.  bench_rounds rounds, the columns in turn (which
 # goes first alternates from round to round).  Per round:
-#   floor        at the start of the boot, before any function is linked,
-#                the controller's doorbell alone: the loopback's
-#                doorbell-floor hook rings a doorbell of the mode's kind 200
-#                times, host write to a handler that only takes a
-#                timestamp (microseconds, median)
+#   floor        right before the column's doorbell latencies, the
+#                emulated doorbell alone: the loopback's doorbell-floor
+#                hook rings a doorbell of the mode's kind 200 times, host
+#                write to a handler that only takes a timestamp
+#                (microseconds, median), on a controller that no function
+#                holds (embedded: the devicetree's third controller; MSI:
+#                a vector of its own in the MSI controller the functions
+#                use).  Measured in the same round as the latencies, so
+#                that both see the same speed of the UML process.
 #   db_h2e, db_e2h   ntb_dblat (patch 0041) on both NTB devices: 200
 #                doorbells host -> endpoint and endpoint -> host, from the
 #                ringer's ntb_peer_db_set() to the receiver's ntb_db_event()
@@ -38,7 +42,6 @@ label=${bench_label:-$mode}
 rounds=${bench_rounds:-5}
 cols=$(echo "${bench_vntb:-C:pci_epf_vntb}" | tr ',' ' ')
 dbl=/sys/kernel/debug/ntb_dblat
-floor=$(ls -d /sys/kernel/debug/pci-loopback-ep/*/doorbell-floor 2>/dev/null | head -1)
 echo "# bench-vntb: mode $label, columns $cols, $rounds rounds, doorbell_timer $(cat /sys/module/pci_loopback_ep/parameters/doorbell_timer 2>/dev/null)"
 dmesg -n 1
 
@@ -92,6 +95,13 @@ measure() {
 	col=$1 failed_m=""
 	use "$col"
 
+	if [ "$mode" != none ]; then
+		if [ -n "$floor" ] && echo 200 >"$floor" 2>/dev/null; then
+			out floor "$(ns_to_us "$(field median_ns $(cat "$floor"))")"
+		else
+			failed_m="$failed_m floor"
+		fi
+	fi
 	link_y() { [ "$(cat $dbl/$NTB_HOST/link)" = Y ] && [ "$(cat $dbl/$NTB_EP/link)" = Y ]; }
 	if client ntb_dblat && wait_until link_y; then
 		dblat "$NTB_HOST" db_h2e || failed_m="$failed_m db_h2e"
@@ -157,20 +167,6 @@ measure() {
 }
 
 failed=""
-# The floor, before any function holds a controller: one per column and round.
-r=1
-while [ $r -le "$rounds" ]; do
-	for cf in $cols; do
-		col=${cf%%:*}
-		if [ -n "$floor" ] && echo 200 >"$floor" 2>/dev/null; then
-			out floor "$(ns_to_us "$(field median_ns $(cat "$floor"))")"
-		elif [ "$mode" != none ]; then
-			failed="$failed floor:$col:$r"
-		fi
-	done
-	r=$((r + 1))
-done
-
 # Each column's function on a controller of its own, linked for the boot.
 set -- $(ls "$CFS/controllers")
 i=0
@@ -186,6 +182,20 @@ for cf in $cols; do
 	i=$((i + 1))
 done
 unset VBUS
+
+# The floor's doorbell: on a controller no column's function is linked to.
+# With MSI doorbells, whose floor takes a vector of its own, any controller
+# will do.
+floor=""
+for d in /sys/kernel/debug/pci-loopback-ep/*/doorbell-floor; do
+	[ -e "$d" ] || continue
+	c=$(basename "$(dirname "$d")")
+	case " $(for cf in $cols; do eval "echo \$epc_${cf%%:*}"; done | tr '\n' ' ') " in
+	*" $c "*) [ "$mode" = msi ] && [ -z "$floor" ] && floor=$d ;;
+	*) floor=$d; break ;;
+	esac
+done
+echo "# bench-vntb: doorbell floor of ${floor:-no controller}"
 
 r=1
 while [ $r -le "$rounds" ]; do
