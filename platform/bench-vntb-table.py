@@ -26,7 +26,6 @@ METRICS = [
     ("tcp_e2h", "TCP endpoint -> host (MB/s)", False, True),
     ("perf_h2e", "ntb_perf host -> endpoint, memcpy (MB/s)", False, True),
     ("perf_e2h", "ntb_perf endpoint -> host, memcpy (MB/s)", False, True),
-    ("perf_h2e_dma", "ntb_perf host -> endpoint, DMA (MB/s)", False, False),
     ("perf_e2h_dma", "ntb_perf endpoint -> host, DMA (MB/s)", False, False),
     ("pingpong", "ntb_pingpong round trips/s (delay_ms=1)", False, True),
     ("db_h2e", "doorbell host -> endpoint, median (us)", True, True),
