@@ -49,22 +49,29 @@ bash "$repo/platform/initramfs.sh" "$repo" "$work" "$out" || exit 1
 raw=$logs/bench.raw
 : >"$raw"
 fail=0
-has_section epf || modes=""
-for mode in $modes; do
-	log=$logs/bench.$mode.log
-	echo "bench: booting um-bench, $mode doorbells, $rounds rounds ($log)" >&2
-	bash "$repo/platform/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1200 \
-		loglevel=5 scenario=bench dtb="$out/dtb/$mode.dtb" doorbell="$mode" \
-		bench_a="$fa" bench_b="$fb" bench_rounds="$rounds" >"$logs/bench.$mode.boot" 2>&1
+# bench_boot NAME WHAT LIMIT KERNEL-ARGS...: one boot of the um-bench kernel,
+# console in logs/bench.NAME.log, its BENCH lines appended to bench.raw.
+bench_boot() {
+	local name=$1 what=$2 limit=$3 log=$logs/bench.$1.log rc
+	shift 3
+	echo "bench: booting um-bench, $what, $rounds rounds ($log)" >&2
+	bash "$repo/platform/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" "$limit" \
+		loglevel=5 bench_rounds="$rounds" "$@" >"$logs/bench.$name.boot" 2>&1
 	rc=$?
 	# The scenario's TAP, for the record.
 	tap_of_scenario "$log" >&2
 	if [ $rc != 0 ]; then
-		echo "bench: the $mode boot failed (exit $rc); see $log" >&2
-		cat "$logs/bench.$mode.boot" >&2
+		echo "bench: the $what boot failed (exit $rc); see $log" >&2
+		cat "$logs/bench.$name.boot" >&2
 		fail=1
 	fi
 	grep '^BENCH ' "$log" >>"$raw"
+}
+
+has_section epf || modes=""
+for mode in $modes; do
+	bench_boot "$mode" "$mode doorbells" 1200 scenario=bench dtb="$out/dtb/$mode.dtb" \
+		doorbell="$mode" bench_a="$fa" bench_b="$fb"
 done
 
 # The vNTB section: one boot per doorbell mode, the two-*-imx8 devicetrees
@@ -77,20 +84,9 @@ has_section vntb || vmodes=""
 for label in $vmodes; do
 	mode=${label%+timer} extra=""
 	[ "$mode" = "$label" ] || extra=pci_loopback_ep.doorbell_timer=1
-	log=$logs/bench.vntb-$label.log
-	echo "bench: booting um-bench, vNTB, $label doorbells, $rounds rounds ($log)" >&2
-	bash "$repo/platform/boot-kernel.sh" "$out/linux" "$out/initramfs.cpio.gz" "$log" 1800 \
-		loglevel=5 scenario=bench-vntb dtb="$out/dtb/two-$mode-imx8.dtb" doorbell="$mode" \
-		bench_label="$label" bench_vntb="$vcols" bench_rounds="$rounds" $extra \
-		>"$logs/bench.vntb-$label.boot" 2>&1
-	rc=$?
-	tap_of_scenario "$log" >&2
-	if [ $rc != 0 ]; then
-		echo "bench: the vNTB $label boot failed (exit $rc); see $log" >&2
-		cat "$logs/bench.vntb-$label.boot" >&2
-		fail=1
-	fi
-	grep '^BENCH ' "$log" >>"$raw"
+	bench_boot "vntb-$label" "vNTB, $label doorbells" 1800 scenario=bench-vntb \
+		dtb="$out/dtb/two-$mode-imx8.dtb" doorbell="$mode" bench_label="$label" \
+		bench_vntb="$vcols" $extra
 done
 
 prc=0
