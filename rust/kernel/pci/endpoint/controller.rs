@@ -416,6 +416,11 @@ impl<'a> Controller<'a> {
         const ON_STACK: usize = 4;
         let count = self.aux_resources_count()?;
 
+        // Nothing to query.
+        if count == 0 {
+            return f(&[]);
+        }
+
         if count > ON_STACK {
             let mut raw =
                 KVec::from_elem(bindings::pci_epc_aux_resource::default(), count, GFP_KERNEL)?;
