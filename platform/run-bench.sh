@@ -135,6 +135,8 @@ data = {}
 modes = []
 for line in open(raw):
     _, mode, col, rnd, metric, value = line.split()
+    if mode.startswith("vntb-"):
+        continue  # the vNTB section's lines, platform/bench-vntb-table.py
     if mode not in modes:
         modes.append(mode)
     data.setdefault((mode, metric), {}).setdefault(col, {})[int(rnd)] = float(value)
