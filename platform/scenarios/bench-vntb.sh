@@ -62,18 +62,16 @@ dblat() {
 
 # perf FROM-DEV METRIC: ntb_perf from FROM-DEV to its peer, MB/s (bytes
 # over microseconds of the slowest thread, summed over threads); no figure
-# if the loopback's DMA engine logged a failed transfer meanwhile (ntb_perf
-# does not see those and would time them)
-dmafail='DMA \(read\|write\) at .* failed'
+# if the loopback logged a failed DMA transfer meanwhile (dma_failures)
 perf() {
 	P=/sys/kernel/debug/ntb_perf/$1
-	f0=$(dmesg | grep -c "$dmafail")
+	f0=$(dma_failures)
 	i=0
 	until echo 0 >"$P/run" 2>/dev/null; do
 		i=$((i + 1)); [ $i -lt 50 ] || return 1; sleep 0.1
 	done
 	v=$(awk '/copied/ { b += $3; if ($6 > t) t = $6 } END { if (t > 0) printf "%.1f\n", b / t }' "$P/run")
-	[ -n "$v" ] && [ "$(dmesg | grep -c "$dmafail")" = "$f0" ] || return 1
+	[ -n "$v" ] && [ "$(dma_failures)" = "$f0" ] || return 1
 	out "$2" "$v"
 }
 
@@ -138,7 +136,7 @@ measure() {
 		# with a failed transfer (the loopback logs each) gives no figure.
 		echo Y >/sys/module/ntb_perf/parameters/use_dma
 		perf "$NTB_EP" perf_e2h_dma ||
-			echo "# ntb_perf DMA endpoint -> host: no result$(dmesg | grep "$dmafail" | tail -1 | sed 's/^/: /')"
+			echo "# ntb_perf DMA endpoint -> host: no result: $(dmesg | grep 'DMA .* failed' | tail -1)"
 		echo N >/sys/module/ntb_perf/parameters/use_dma
 	else
 		failed_m="$failed_m perf-bind"
@@ -178,12 +176,13 @@ measure() {
 failed=""
 # Each column's function on a controller of its own, linked for the boot.
 set -- $(ls "$CFS/controllers")
-i=0
+i=0 used=""
 for cf in $cols; do
 	col=${cf%%:*} f=${cf#*:}
 	VBUS=$((0x10 + i))
 	if [ -n "${1:-}" ] && vntb_create "$f" "func$((i + 1))" && vntb_start "$FN" "$1"; then
 		eval "host_$col=$NTB_HOST ep_$col=$NTB_EP fn_$col=$FN epc_$col=$1 pci_$col=$HOST_PCI"
+		used="$used $1"
 	else
 		not_ok "vNTB ($mode): $f linked to controller '${1:-none}'" "$(dmesg | tail -30)"; exit 1
 	fi
@@ -199,7 +198,7 @@ floor=""
 for d in /sys/kernel/debug/pci-loopback-ep/*/doorbell-floor; do
 	[ -e "$d" ] || continue
 	c=$(basename "$(dirname "$d")")
-	case " $(for cf in $cols; do eval "echo \$epc_${cf%%:*}"; done | tr '\n' ' ') " in
+	case "$used " in
 	*" $c "*) [ "$mode" = msi ] && [ -z "$floor" ] && floor=$d ;;
 	*) floor=$d; break ;;
 	esac
