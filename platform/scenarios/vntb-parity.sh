@@ -40,7 +40,7 @@ i=0
 for f in $epfs; do
 	i=$((i + 1))
 	epf=$f
-	eval "NTB_HOST=\$HOSTDEV_$i NTB_EP=\$EPDEV_$i known=\${known$i:-}"
+	eval "NTB_HOST=\$HOSTDEV_$i NTB_EP=\$EPDEV_$i epc=\$EPC_$i known=\${known$i:-}"
 	echo "# suite for function $i ($f): host $NTB_HOST, endpoint $NTB_EP"
 	RESULTS=""
 	vntb_suite
