@@ -7,7 +7,7 @@ repo=$1 work=$2 out=$3 cdir=$4 ddir=$5
 cd "$repo"
 rs=$(git ls-files -co --exclude-standard -- '*.rs')
 cfiles=$(git ls-files -co --exclude-standard -- 'arch/*.[ch]' 'drivers/*.[ch]' 'include/*.h' \
-	'rust/*.[ch]' 'tools/*.[ch]' 'platform/tools/*.c')
+	'rust/*.[ch]' 'tools/*.[ch]' 'platform/tools/*.[ch]')
 fail=0
 step() { echo "== $*"; }
 bad() { echo "FAIL: $*"; fail=1; }
@@ -35,7 +35,7 @@ done <patches/series
 # or any other line it prints, fails the check.
 step "checkpatch.pl --strict: new files"
 [ -s "$work/.overlay" ] || bad "no overlay list $work/.overlay (work tree not assembled?)"
-for f in $(cat "$work/.overlay" 2>/dev/null) $(git ls-files -co --exclude-standard -- 'platform/tools/*.c'); do
+for f in $(cat "$work/.overlay" 2>/dev/null) $(git ls-files -co --exclude-standard -- 'platform/tools/*.[ch]'); do
 	if ! cp=$(cd "$work" && perl scripts/checkpatch.pl --strict -q --no-summary --no-tree \
 		-f "$repo/$f" 2>&1) || [ -n "$cp" ]; then
 		printf '%s\n' "$cp"

@@ -61,54 +61,11 @@
  * C's allocator).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-/* Registers of BAR0 (pci-epf-test) */
-#define R_MAGIC		0x00
-#define R_COMMAND	0x04
-#define R_STATUS	0x08
-#define R_SRC_LO	0x0c
-#define R_SRC_HI	0x10
-#define R_DST_LO	0x14
-#define R_DST_HI	0x18
-#define R_SIZE		0x1c
-#define R_CHECKSUM	0x20
-#define R_IRQ_TYPE	0x24
-#define R_IRQ_NUMBER	0x28
-#define R_FLAGS		0x2c
-#define R_DB_BAR	0x34
-#define R_DB_OFFSET	0x38
-#define R_DB_DATA	0x3c
+#define EPTOOL "epfuzz"
+#include "eptool.h"
 
-#define C_RAISE_INTX	0x001
-#define C_RAISE_MSI	0x002
-#define C_RAISE_MSIX	0x004
-#define C_READ		0x008
-#define C_WRITE		0x010
-#define C_COPY		0x020
-#define C_ENABLE_DB	0x040
-#define C_DISABLE_DB	0x080
-#define C_SUB_SETUP	0x100
-#define C_SUB_CLEAR	0x200
-#define C_KNOWN		0x3ff
-
-#define S_READ_OK	0x00001
-#define S_WRITE_OK	0x00004
-#define S_COPY_OK	0x00010
-#define S_IRQ_RAISED	0x00040
-#define S_DB_OK		0x00200
-#define S_DB_ENABLE_OK	0x00400
-#define S_DB_DISABLE_OK	0x01000
-#define S_SUB_SETUP_OK	0x04000
-#define S_SUB_CLEAR_OK	0x10000
-#define S_NO_RESOURCE	0x40000
 #define S_OK_ANY	(S_READ_OK | S_WRITE_OK | S_COPY_OK | S_DB_OK | \
 			 S_DB_ENABLE_OK | S_DB_DISABLE_OK | S_SUB_SETUP_OK | \
 			 S_SUB_CLEAR_OK)
@@ -123,12 +80,11 @@
 #define GUARD_BYTE	0xa5
 #define ARENA_MAX	262144
 
-static int verbose, stop_first;
-static uint64_t rng;
+static int stop_first;
 static int fd_bar[6], fd_dma;
 static uint64_t hbuf, hsize, arena, arena_size;
 static const char *irqname;
-static unsigned int tmo_ms = 2000, nvec = 4;
+static unsigned int nvec = 4;
 
 static struct {
 	unsigned long commands, completed, failed, timedout, noirq, badstatus;
@@ -150,51 +106,14 @@ static uint32_t db_bar, db_off, db_data;
 /* What the fuzzer last wrote to IRQ_TYPE and IRQ_NUMBER */
 static uint32_t cur_irq_type, cur_irq_number;
 
-static uint64_t rnd(void)
-{
-	/* splitmix64 */
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* uniform in [0, n) */
-static uint64_t below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
-
 static uint32_t rd(int bar, uint32_t off)
 {
-	uint8_t b[4];
-
-	if (pread(fd_bar[bar], b, 4, off) != 4)
-		die("epfuzz: BAR read");
-	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+	return bar_read(fd_bar[bar], off);
 }
 
 static void wr(int bar, uint32_t off, uint32_t v)
 {
-	uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-	if (pwrite(fd_bar[bar], b, 4, off) != 4)
-		die("epfuzz: BAR write");
+	bar_write(fd_bar[bar], off, v);
 	if (bar == 0 && off == R_IRQ_TYPE)
 		cur_irq_type = v;
 	if (bar == 0 && off == R_IRQ_NUMBER)
@@ -214,46 +133,6 @@ static void dma_rw(int write, uint64_t off, void *buf, size_t len)
 
 	if (n != (ssize_t)len)
 		die("epfuzz: host-dma");
-}
-
-/* Interrupts of irqname so far, all vectors and CPUs */
-static unsigned long long irq_count(void)
-{
-	static char buf[65536];
-	unsigned long long sum = 0;
-	char *line, *save;
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/interrupts", O_RDONLY);
-	if (fd < 0)
-		die("/proc/interrupts");
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		die("/proc/interrupts");
-	buf[n] = 0;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *p, *end;
-		size_t l = strlen(irqname);
-
-		p = strstr(line, irqname);
-		if (!p || (p[l] && p[l] != ' ' && p[l] != '\t'))
-			continue;
-		p = strchr(line, ':');
-		if (!p)
-			continue;
-		for (p++;;) {
-			unsigned long long v = strtoull(p, &end, 10);
-
-			if (end == p)
-				break;
-			sum += v;
-			p = end;
-		}
-	}
-	return sum;
 }
 
 static uint32_t crc32_le(uint32_t crc, const uint8_t *p, size_t len)
@@ -363,8 +242,6 @@ static const uint32_t known[] = {
 	C_SUB_SETUP, C_SUB_CLEAR,
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
 /* The success bits a command may report */
 static uint32_t ok_bits(uint32_t cmd)
 {
@@ -388,29 +265,12 @@ static void fail(const char *cause, const char *fmt, uint32_t a, uint32_t b)
 	fflush(stdout);
 }
 
-/*
- * Wait until all @mask bits are set in STATUS and, if @want_irq, an
- * interrupt beyond @c0 arrived.  Returns 0 completed, 1 no IRQ_RAISED in
- * time, 2 IRQ_RAISED but no interrupt.
- */
+/* wait_status() on BAR0, with an interrupt of irqname if @want_irq */
 static int wait_done(uint32_t mask, int want_irq, unsigned long long c0,
 		     uint32_t *status)
 {
-	long long end = now_ms() + tmo_ms;
-	int raised = 0;
-
-	for (;;) {
-		if (!raised) {
-			*status = rd(0, R_STATUS);
-			raised = *status != 0xffffffff &&
-				 (*status & mask) == mask;
-		}
-		if (raised && (!want_irq || irq_count() > c0))
-			return 0;
-		if (now_ms() >= end)
-			return raised ? 2 : 1;
-		usleep(1000);
-	}
+	return wait_status(fd_bar[0], mask, want_irq ? irqname : NULL, c0, 1000,
+			   status);
 }
 
 static int ring(void)
@@ -420,7 +280,7 @@ static int ring(void)
 	int r;
 
 	wr(0, R_STATUS, 0);
-	c0 = irq_count();
+	c0 = irq_count(irqname);
 	wr(db_bar, db_off, db_data);
 	st.rings++;
 	/* DOORBELL_SUCCESS, or NO_RESOURCE if IRQ_TYPE/IRQ_NUMBER are bad */
@@ -532,7 +392,7 @@ static int command(void)
 			(unsigned long long)src, (unsigned long long)dst);
 
 	wr(0, R_STATUS, 0);
-	c0 = irq_count();
+	c0 = irq_count(irqname);
 	wr(0, R_COMMAND, cmd);
 	st.commands++;
 	res = wait_done(S_IRQ_RAISED, cur_irq_type != 0, c0, &s);
@@ -670,22 +530,10 @@ static int bad_usage(void)
 	return 2;
 }
 
-static int open_in(const char *dir, const char *name, int flags)
-{
-	char path[512];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, flags);
-	if (fd < 0)
-		die(path);
-	return fd;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long long seed = 1, count = 1000, dropped = 0;
-	int opt, bar, fd, consecutive = 0, failed = 0;
+	int opt, fd, consecutive = 0, failed = 0;
 	char buf[128];
 	const char *dir;
 	ssize_t n;
@@ -723,10 +571,7 @@ int main(int argc, char **argv)
 	rng = seed;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	for (bar = 0; bar < 6; bar++) {
-		snprintf(buf, sizeof(buf), "host-bar%d", bar);
-		fd_bar[bar] = open_in(dir, buf, O_RDWR);
-	}
+	open_bars(dir, fd_bar);
 	fd_dma = open_in(dir, "host-dma", O_RDWR);
 	fd = open_in(dir, "host-dma-addr", O_RDONLY);
 	n = read(fd, buf, sizeof(buf) - 1);

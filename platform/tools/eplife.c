@@ -65,55 +65,22 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <linux/pcitest.h>
+
+#define EPTOOL "eplife"
+#include "eptool.h"
 
 #define CFS		"/sys/kernel/config/pci_ep"
 #define DBG		"/sys/kernel/debug/pci-loopback-ep"
 
-/* Registers of the register BAR (BAR0) of pci-epf-test */
-#define R_COMMAND	0x04
-#define R_STATUS	0x08
-#define R_SRC_LO	0x0c
-#define R_DST_LO	0x14
-#define R_SIZE		0x1c
-#define R_IRQ_TYPE	0x24
-#define R_IRQ_NUMBER	0x28
-#define R_FLAGS		0x2c
-#define R_DB_BAR	0x34
-#define R_DB_OFFSET	0x38
-#define R_DB_DATA	0x3c
-
-#define C_RAISE_MSI	0x002
-#define C_READ		0x008
-#define C_WRITE		0x010
-#define C_COPY		0x020
-#define C_ENABLE_DB	0x040
-#define C_DISABLE_DB	0x080
-
-#define S_IRQ_RAISED	0x00040
-#define S_DB_OK		0x00200
-#define S_DB_ENABLE_OK	0x00400
-#define S_DB_DISABLE_OK	0x01000
-
 #define MAX_CTL		8
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NAMELEN		128
 
-static int verbose;
-static unsigned int tmo_ms = 2000;
-static uint64_t rng = 1;
 static unsigned long failures;
 static unsigned long first_round;
 
@@ -128,35 +95,6 @@ struct ep {
 	int exists;		/* the function directory exists */
 	unsigned long round;
 };
-
-static uint64_t rnd(void)
-{
-	/* splitmix64 */
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
 
 static void step(const char *fmt, const char *a, unsigned long n)
 {
@@ -191,19 +129,12 @@ static int put(const char *path, const char *val)
 
 static uint32_t rd(struct ep *ep, int bar, uint32_t off)
 {
-	uint8_t b[4];
-
-	if (pread(ep->fd_bar[bar], b, 4, off) != 4)
-		die("eplife: BAR read");
-	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+	return bar_read(ep->fd_bar[bar], off);
 }
 
 static void wr(struct ep *ep, int bar, uint32_t off, uint32_t v)
 {
-	uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-	if (pwrite(ep->fd_bar[bar], b, 4, off) != 4)
-		die("eplife: BAR write");
+	bar_write(ep->fd_bar[bar], off, v);
 }
 
 static void wr64(struct ep *ep, uint32_t lo, uint64_t v)
@@ -215,20 +146,15 @@ static void wr64(struct ep *ep, uint32_t lo, uint64_t v)
 /* Open the exerciser of ep->ctl */
 static void ep_open(struct ep *ep, const char *ctl)
 {
-	char path[NAMELEN * 2];
+	char dir[NAMELEN * 2], path[NAMELEN * 3];
 	unsigned long long a, s;
 	FILE *f;
-	int i;
 
 	memset(ep, 0, sizeof(*ep));
 	ep->ctl = ctl;
-	for (i = 0; i < 6; i++) {
-		snprintf(path, sizeof(path), DBG "/%s/host-bar%d", ctl, i);
-		ep->fd_bar[i] = open(path, O_RDWR);
-		if (ep->fd_bar[i] < 0)
-			die(path);
-	}
-	snprintf(path, sizeof(path), DBG "/%s/host-dma-addr", ctl);
+	snprintf(dir, sizeof(dir), DBG "/%s", ctl);
+	open_bars(dir, ep->fd_bar);
+	snprintf(path, sizeof(path), "%s/host-dma-addr", dir);
 	f = fopen(path, "r");
 	if (!f || fscanf(f, "%llx %llx", &a, &s) != 2)
 		die(path);
@@ -237,80 +163,29 @@ static void ep_open(struct ep *ep, const char *ctl)
 	ep->hsize = s;
 }
 
-/* Interrupts of host device @dev so far, all vectors and CPUs */
-static unsigned long long irq_count(const char *dev)
-{
-	static char buf[65536];
-	unsigned long long sum = 0;
-	size_t l = strlen(dev);
-	char *line, *save;
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/interrupts", O_RDONLY);
-	if (fd < 0)
-		die("/proc/interrupts");
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		die("/proc/interrupts");
-	buf[n] = 0;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *p, *end;
-
-		p = strstr(line, dev);
-		if (!p || (p[l] && p[l] != ' ' && p[l] != '\t'))
-			continue;
-		p = strchr(line, ':');
-		if (!p)
-			continue;
-		for (p++;;) {
-			unsigned long long v = strtoull(p, &end, 10);
-
-			if (end == p)
-				break;
-			sum += v;
-			p = end;
-		}
-	}
-	return sum;
-}
-
-/*
- * Wait until all @mask bits are set in STATUS and an interrupt of the host
- * device beyond @c0 arrived.  Returns 0 done, 1 no IRQ_RAISED in time, 2
- * IRQ_RAISED but no interrupt.
- */
+/* wait_status() with an interrupt of the host device */
 static int wait_done(struct ep *ep, uint32_t mask, unsigned long long c0,
 		     uint32_t *status)
 {
-	long long end = now_ms() + tmo_ms;
-	int raised = 0;
-
-	for (;;) {
-		if (!raised) {
-			*status = rd(ep, 0, R_STATUS);
-			raised = *status != 0xffffffff &&
-				 (*status & mask) == mask;
-		}
-		if (raised && irq_count(ep->dev) > c0)
-			return 0;
-		if (now_ms() >= end)
-			return raised ? 2 : 1;
-		usleep(2000);	/* the function polls every jiffy (10 ms) */
-	}
+	/* every 2 ms: the function polls every jiffy (10 ms) */
+	return wait_status(ep->fd_bar[0], mask, ep->dev, c0, 2000, status);
 }
 
-/* Issue @cmd with MSI vector 1 and wait for it; the wait_done() result */
-static int command(struct ep *ep, uint32_t cmd, uint32_t *status)
+/* Issue @cmd with MSI vector 1, STATUS cleared; not waited for */
+static void issue(struct ep *ep, uint32_t cmd)
 {
-	unsigned long long c0 = irq_count(ep->dev);
-
 	wr(ep, 0, R_IRQ_TYPE, 1);
 	wr(ep, 0, R_IRQ_NUMBER, 1);
 	wr(ep, 0, R_STATUS, 0);
 	wr(ep, 0, R_COMMAND, cmd);
+}
+
+/* Issue @cmd and wait for it; the wait_done() result */
+static int command(struct ep *ep, uint32_t cmd, uint32_t *status)
+{
+	unsigned long long c0 = irq_count(ep->dev);
+
+	issue(ep, cmd);
 	return wait_done(ep, S_IRQ_RAISED, c0, status);
 }
 
@@ -601,10 +476,7 @@ static int do_bind(unsigned long n, const char *epf, int nctl, char **ctls)
 			break;
 		case 3:
 			inflight_en++;
-			wr(ep, 0, R_IRQ_TYPE, 1);
-			wr(ep, 0, R_IRQ_NUMBER, 1);
-			wr(ep, 0, R_STATUS, 0);
-			wr(ep, 0, R_COMMAND, C_ENABLE_DB);
+			issue(ep, C_ENABLE_DB);
 			break;
 		}
 		if (r % 4 >= 2)
@@ -712,10 +584,7 @@ static void relink_child(struct ep *ep)
 				   rd(ep, 0, R_DB_DATA));
 			continue;
 		}
-		wr(ep, 0, R_IRQ_TYPE, 1);
-		wr(ep, 0, R_IRQ_NUMBER, 1);
-		wr(ep, 0, R_STATUS, 0);
-		wr(ep, 0, R_COMMAND, cmd);
+		issue(ep, cmd);
 		for (end = now_ms() + 200; now_ms() < end;) {
 			s = rd(ep, 0, R_STATUS);
 			if (s != 0xffffffff && (s & S_IRQ_RAISED))
