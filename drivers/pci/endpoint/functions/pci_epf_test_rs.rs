@@ -920,9 +920,9 @@ impl<'epc> TestBinding<'epc> {
                     .rx()
                     .slave_single(b, off, len, pci, Direction::DevToMem)
                     .and_then(|t| t.run(DMA_TIMEOUT_MS)),
-                (Bounce::Dma(b), Some(dma)) => {
-                    map.dma_read(dma.rx(), 0, b, off, len, DMA_TIMEOUT_MS)
-                }
+                (Bounce::Dma(b), Some(dma)) => map
+                    .dma_memcpy(dma.rx(), 0, b, off, len, Direction::DevToMem)
+                    .and_then(|t| t.run(DMA_TIMEOUT_MS)),
                 (buf, _) => map.read_into(0, &mut buf.as_mut_slice()[off..off + len]),
             },
         )?;
@@ -955,9 +955,9 @@ impl<'epc> TestBinding<'epc> {
                     .tx
                     .slave_single(b, off, len, pci, Direction::MemToDev)
                     .and_then(|t| t.run(DMA_TIMEOUT_MS)),
-                (Bounce::Dma(b), Some(dma)) => {
-                    map.dma_write(&dma.tx, 0, b, off, len, DMA_TIMEOUT_MS)
-                }
+                (Bounce::Dma(b), Some(dma)) => map
+                    .dma_memcpy(&dma.tx, 0, b, off, len, Direction::MemToDev)
+                    .and_then(|t| t.run(DMA_TIMEOUT_MS)),
                 (buf, _) => map.write_from(0, &buf.as_slice()[off..off + len]),
             },
         )?;

@@ -13,7 +13,9 @@ use super::{
 #[cfg(CONFIG_DMA_ENGINE)]
 use crate::dmaengine::{
     Channel,
-    DmaBuffer, //
+    Direction,
+    DmaBuffer,
+    Transfer, //
 };
 use crate::{
     bindings,
@@ -869,49 +871,43 @@ impl Mapping<'_> {
         Ok(self.map.phys_addr + offset as crate::dma::DmaAddress)
     }
 
-    /// Copies `len` bytes of host memory at `offset` into `buf` at `buf_offset` with the
-    /// memory-to-memory DMA channel `chan`, waiting at most `timeout_ms`.
+    /// Prepares a copy of `len` bytes between host memory at `offset` and `buf` at `buf_offset`
+    /// with the memory-to-memory DMA channel `chan`: from the host into `buf` for
+    /// [`Direction::DevToMem`], from `buf` to the host for [`Direction::MemToDev`], the directions
+    /// of [`Channel::slave_single`] with the host as the device. The transfer borrows the mapping
+    /// and `buf` until it is run ([`Transfer::run`]) or dropped.
     ///
     /// Like C endpoint functions, the physical address of the outbound window is used as DMA
     /// address, which assumes the DMA engine is not behind an IOMMU.
-    pub fn dma_read(
-        &self,
-        chan: &Channel,
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if a range is out of bounds or empty, [`EIO`] if the channel cannot prepare
+    /// the copy.
+    pub fn dma_memcpy<'t>(
+        &'t self,
+        chan: &'t Channel,
         offset: usize,
-        buf: &mut DmaBuffer,
+        buf: &'t mut DmaBuffer,
         buf_offset: usize,
         len: usize,
-        timeout_ms: u32,
-    ) -> Result {
-        let src = self.window(offset, len)?;
-        let dst = buf.dma_range(buf_offset, len)?;
+        dir: Direction,
+    ) -> Result<Transfer<'t>> {
+        let host = self.window(offset, len)?;
+        let local = buf.dma_range(buf_offset, len)?;
+        let (dst, src) = match dir {
+            Direction::DevToMem => (local, host),
+            Direction::MemToDev => (host, local),
+        };
 
-        // SAFETY: `dst` is in `buf`, which is borrowed mutably for the transfer; `src` is in the
-        // outbound window of this mapping, which lives until the transfer is over.
-        unsafe { chan.memcpy(dst, src, len) }?.run(timeout_ms)
-    }
-
-    /// Copies `len` bytes of `buf` at `buf_offset` to host memory at `offset` with the
-    /// memory-to-memory DMA channel `chan`, see [`Mapping::dma_read`].
-    pub fn dma_write(
-        &self,
-        chan: &Channel,
-        offset: usize,
-        buf: &mut DmaBuffer,
-        buf_offset: usize,
-        len: usize,
-        timeout_ms: u32,
-    ) -> Result {
-        let dst = self.window(offset, len)?;
-        let src = buf.dma_range(buf_offset, len)?;
-
-        // SAFETY: `dst` is in the outbound window of this mapping; `src` is in `buf`, which is
-        // borrowed for the transfer.
-        unsafe { chan.memcpy(dst, src, len) }?.run(timeout_ms)
+        // SAFETY: One of `dst` and `src` is in `buf`, the other in the outbound window of this
+        // mapping; the returned transfer borrows both (`buf` mutably) for as long as it exists,
+        // and it is over when `Transfer::run` returns.
+        unsafe { chan.memcpy(dst, src, len) }
     }
 
     /// Copies `len` bytes of host memory from the start of this mapping to the start of `dst`
-    /// with the memory-to-memory DMA channel `chan`, see [`Mapping::dma_read`].
+    /// with the memory-to-memory DMA channel `chan`, see [`Mapping::dma_memcpy`].
     pub fn dma_copy_to(
         &self,
         dst: &Mapping<'_>,
