@@ -729,7 +729,7 @@ impl<T: Operations> Registration<T> {
         T: 'static,
         Error: From<E>,
     {
-        Self::register(pdev, topology, Events::new(GFP_KERNEL)?, data)
+        Self::with_events(pdev, topology, Events::new(GFP_KERNEL)?, data)
     }
 
     /// Registers an NTB device like [`Self::new`], with an events handle allocated beforehand
@@ -746,7 +746,9 @@ impl<T: Operations> Registration<T> {
         T: 'static,
         Error: From<E>,
     {
-        Self::register(pdev, topology, events, data)
+        // SAFETY: `T` is `'static`: whether or not the registration is dropped, the data the
+        // operations reach stays valid.
+        unsafe { Self::new_with_lt(pdev, topology, events, data) }
     }
 
     /// Registers an NTB device whose operations' data borrows (`T: 'a`).
@@ -760,18 +762,6 @@ impl<T: Operations> Registration<T> {
     /// the operations on it. A framework that owns the registration (as the endpoint core owns a
     /// function's binding) can wrap this in a safe interface.
     pub unsafe fn new_with_lt<E>(
-        pdev: &pci::Device,
-        topology: Topology,
-        events: Events,
-        data: impl PinInit<T, E>,
-    ) -> Result<Self>
-    where
-        Error: From<E>,
-    {
-        Self::register(pdev, topology, events, data)
-    }
-
-    fn register<E>(
         pdev: &pci::Device,
         topology: Topology,
         events: Events,
