@@ -140,6 +140,26 @@ void lbep_cfg_init(struct lbep *ep)
 	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
 }
 
+/* A consistent copy of the host's MSI and MSI-X programming */
+void lbep_cfg_irq(struct lbep *ep, struct lbep_irq_cfg *c)
+{
+	unsigned long flags;
+
+	*c = (struct lbep_irq_cfg){};
+	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
+	if (ep->msi_cap) {
+		c->msi_ctrl = lbep_cfg_rd16(ep, LBEP_MSI_CAP + PCI_MSI_FLAGS);
+		c->msi_addr = lbep_cfg_rd32(ep, LBEP_MSI_CAP + PCI_MSI_ADDRESS_LO) |
+			      (u64)lbep_cfg_rd32(ep, LBEP_MSI_CAP + PCI_MSI_ADDRESS_HI) << 32;
+		c->msi_data = lbep_cfg_rd16(ep, LBEP_MSI_CAP + PCI_MSI_DATA_64);
+	}
+	if (ep->msix_cap) {
+		c->msix_ctrl = lbep_cfg_rd16(ep, LBEP_MSIX_CAP + PCI_MSIX_FLAGS);
+		c->msix_table = lbep_cfg_rd32(ep, LBEP_MSIX_CAP + PCI_MSIX_TABLE);
+	}
+	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
+}
+
 /*
  * The host side is gone: drop everything the host programmed (like a
  * fundamental reset) and, if @drop_cleared, the geometry of BARs that were

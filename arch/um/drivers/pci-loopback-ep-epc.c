@@ -358,32 +358,15 @@ static int lbep_set_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 	return 0;
 }
 
-/* Message control of the MSI or MSI-X capability; 0 while it is not set up */
-static u16 lbep_cap_ctrl(struct lbep *ep, const bool *present, unsigned int off)
-{
-	unsigned long flags;
-	u16 ctrl = 0;
-
-	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	if (*present)
-		ctrl = lbep_cfg_rd16(ep, off);
-	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
-
-	return ctrl;
-}
-
 static int lbep_get_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
 {
 	struct lbep *ep = epc_get_drvdata(epc);
-	u16 ctrl;
+	struct lbep_irq_cfg c;
 
 	lockdep_assert_held(&epc->lock);
 
-	ctrl = lbep_cap_ctrl(ep, &ep->msi_cap, LBEP_MSI_CAP + PCI_MSI_FLAGS);
-	if (!(ctrl & PCI_MSI_FLAGS_ENABLE))
-		return -EINVAL;
-
-	return BIT(FIELD_GET(PCI_MSI_FLAGS_QSIZE, ctrl));
+	lbep_cfg_irq(ep, &c);
+	return lbep_msi_nvec(&c) ?: -EINVAL;
 }
 
 static int lbep_set_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
@@ -432,15 +415,12 @@ static int lbep_set_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 static int lbep_get_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
 {
 	struct lbep *ep = epc_get_drvdata(epc);
-	u16 ctrl;
+	struct lbep_irq_cfg c;
 
 	lockdep_assert_held(&epc->lock);
 
-	ctrl = lbep_cap_ctrl(ep, &ep->msix_cap, LBEP_MSIX_CAP + PCI_MSIX_FLAGS);
-	if (!(ctrl & PCI_MSIX_FLAGS_ENABLE))
-		return -EINVAL;
-
-	return FIELD_GET(PCI_MSIX_FLAGS_QSIZE, ctrl) + 1;
+	lbep_cfg_irq(ep, &c);
+	return lbep_msix_nvec(&c) ?: -EINVAL;
 }
 
 static int lbep_raise_intx(struct lbep *ep)
@@ -475,51 +455,29 @@ static int lbep_raise_intx(struct lbep *ep)
 
 static int lbep_raise_msi(struct lbep *ep, u16 num)
 {
-	unsigned long flags;
-	u16 ctrl = 0;
-	u32 data = 0;
-	u64 addr = 0;
+	struct lbep_irq_cfg c;
 
-	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	if (ep->msi_cap) {
-		ctrl = lbep_cfg_rd16(ep, LBEP_MSI_CAP + PCI_MSI_FLAGS);
-		addr = lbep_cfg_rd32(ep, LBEP_MSI_CAP + PCI_MSI_ADDRESS_LO) |
-		       (u64)lbep_cfg_rd32(ep, LBEP_MSI_CAP + PCI_MSI_ADDRESS_HI) << 32;
-		data = lbep_cfg_rd16(ep, LBEP_MSI_CAP + PCI_MSI_DATA_64);
-	}
-	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
-
-	if (!(ctrl & PCI_MSI_FLAGS_ENABLE))
-		return -EINVAL;
-	if (!num || num > BIT(FIELD_GET(PCI_MSI_FLAGS_QSIZE, ctrl)))
+	lbep_cfg_irq(ep, &c);
+	if (!num || num > lbep_msi_nvec(&c))
 		return -EINVAL;
 
 	/* virt-pci convention: consecutive, unaligned irq numbers */
-	return lbep_host_write32(ep, addr, data + num - 1);
+	return lbep_host_write32(ep, c.msi_addr, c.msi_data + num - 1);
 }
 
 static int lbep_raise_msix(struct lbep *ep, u16 num)
 {
-	u32 table = 0, data = 0, vctrl = 0;
-	unsigned long flags;
-	u16 ctrl = 0;
+	u32 data = 0, vctrl = 0;
+	struct lbep_irq_cfg c;
 	u64 addr = 0;
 
-	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	if (ep->msix_cap) {
-		ctrl = lbep_cfg_rd16(ep, LBEP_MSIX_CAP + PCI_MSIX_FLAGS);
-		table = lbep_cfg_rd32(ep, LBEP_MSIX_CAP + PCI_MSIX_TABLE);
-	}
-	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
-
-	if (!(ctrl & PCI_MSIX_FLAGS_ENABLE))
+	lbep_cfg_irq(ep, &c);
+	if (!num || num > lbep_msix_nvec(&c))
 		return -EINVAL;
-	if (!num || num > FIELD_GET(PCI_MSIX_FLAGS_QSIZE, ctrl) + 1)
-		return -EINVAL;
-	if (ctrl & PCI_MSIX_FLAGS_MASKALL)
+	if (c.msix_ctrl & PCI_MSIX_FLAGS_MASKALL)
 		return -EPERM;
 
-	if (!lbep_msix_entry(ep, table, num - 1, &addr, &data, &vctrl))
+	if (!lbep_msix_entry(ep, c.msix_table, num - 1, &addr, &data, &vctrl))
 		return -EIO;
 	if (vctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT)
 		return -EPERM;

@@ -303,37 +303,22 @@ bool lbep_msix_entry(struct lbep *ep, u32 table, unsigned int idx,
 /* Is @data an MSI or MSI-X message the host programmed into this function? */
 static bool lbep_host_msi_valid(struct lbep *ep, u32 data)
 {
-	u32 msi_data = 0, table = 0, ent_data = 0, ent_ctrl = 0;
-	u16 msi_ctrl = 0, msix_ctrl = 0;
-	u64 msi_addr = 0, ent_addr = 0;
+	u32 ent_data = 0, ent_ctrl = 0;
 	unsigned int i, nvec;
-	unsigned long flags;
+	struct lbep_irq_cfg c;
+	u64 ent_addr = 0;
 
-	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	if (ep->msi_cap) {
-		msi_ctrl = lbep_cfg_rd16(ep, LBEP_MSI_CAP + PCI_MSI_FLAGS);
-		msi_addr = lbep_cfg_rd32(ep, LBEP_MSI_CAP + PCI_MSI_ADDRESS_LO) |
-			   (u64)lbep_cfg_rd32(ep, LBEP_MSI_CAP + PCI_MSI_ADDRESS_HI) << 32;
-		msi_data = lbep_cfg_rd16(ep, LBEP_MSI_CAP + PCI_MSI_DATA_64);
-	}
-	if (ep->msix_cap) {
-		msix_ctrl = lbep_cfg_rd16(ep, LBEP_MSIX_CAP + PCI_MSIX_FLAGS);
-		table = lbep_cfg_rd32(ep, LBEP_MSIX_CAP + PCI_MSIX_TABLE);
-	}
-	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
-
-	if ((msi_ctrl & PCI_MSI_FLAGS_ENABLE) && msi_addr == LBEP_VPCI_MSI_ADDR &&
-	    data >= msi_data &&
-	    data - msi_data < BIT(FIELD_GET(PCI_MSI_FLAGS_QSIZE, msi_ctrl)))
+	lbep_cfg_irq(ep, &c);
+	if (c.msi_addr == LBEP_VPCI_MSI_ADDR && data >= c.msi_data &&
+	    data - c.msi_data < lbep_msi_nvec(&c))
 		return true;
 
-	if (!(msix_ctrl & PCI_MSIX_FLAGS_ENABLE) ||
-	    (msix_ctrl & PCI_MSIX_FLAGS_MASKALL))
+	nvec = lbep_msix_nvec(&c);
+	if (c.msix_ctrl & PCI_MSIX_FLAGS_MASKALL)
 		return false;
 
-	nvec = FIELD_GET(PCI_MSIX_FLAGS_QSIZE, msix_ctrl) + 1;
 	for (i = 0; i < nvec; i++) {
-		if (!lbep_msix_entry(ep, table, i, &ent_addr, &ent_data,
+		if (!lbep_msix_entry(ep, c.msix_table, i, &ent_addr, &ent_data,
 				     &ent_ctrl))
 			continue;
 		if (ent_addr == LBEP_VPCI_MSI_ADDR && ent_data == data &&

@@ -8,6 +8,8 @@
 #define __UM_PCI_LOOPBACK_EP_H
 
 #include <linux/atomic.h>
+#include <linux/bitfield.h>
+#include <linux/bits.h>
 #include <linux/dmaengine.h>
 #include <linux/init.h>
 #include <linux/hrtimer.h>
@@ -355,6 +357,41 @@ static inline void lbep_cfg_wr32(struct lbep *ep, unsigned int off, u32 val)
 	put_unaligned_le32(val, &ep->cfg[off]);
 }
 
+/**
+ * struct lbep_irq_cfg - the host's MSI and MSI-X programming of the function
+ * @msi_ctrl: MSI message control, 0 while the MSI capability is not set up
+ * @msi_addr: MSI message address
+ * @msi_data: MSI message data of the first vector
+ * @msix_ctrl: MSI-X message control, 0 while the MSI-X capability is not
+ *	       set up
+ * @msix_table: MSI-X table offset and BIR
+ */
+struct lbep_irq_cfg {
+	u16 msi_ctrl;
+	u64 msi_addr;
+	u32 msi_data;
+	u16 msix_ctrl;
+	u32 msix_table;
+};
+
+/* MSI vectors the host enabled, 0 while MSI is disabled */
+static inline unsigned int lbep_msi_nvec(const struct lbep_irq_cfg *c)
+{
+	if (!(c->msi_ctrl & PCI_MSI_FLAGS_ENABLE))
+		return 0;
+
+	return BIT(FIELD_GET(PCI_MSI_FLAGS_QSIZE, c->msi_ctrl));
+}
+
+/* MSI-X table entries, 0 while MSI-X is disabled */
+static inline unsigned int lbep_msix_nvec(const struct lbep_irq_cfg *c)
+{
+	if (!(c->msix_ctrl & PCI_MSIX_FLAGS_ENABLE))
+		return 0;
+
+	return FIELD_GET(PCI_MSIX_FLAGS_QSIZE, c->msix_ctrl) + 1;
+}
+
 /* pci-loopback-ep-core.c: embedded doorbells */
 void lbep_aux_ring(struct lbep *ep, u64 offset, u32 data);
 
@@ -367,6 +404,7 @@ void lbep_bar_drop_geometry(struct lbep *ep, enum pci_barno bar);
 void lbep_cfg_build_caps(struct lbep *ep);
 void lbep_cfg_fixup(struct lbep *ep);
 void lbep_cfg_init(struct lbep *ep);
+void lbep_cfg_irq(struct lbep *ep, struct lbep_irq_cfg *c);
 void lbep_reset_host_state(struct lbep *ep, bool drop_cleared);
 void lbep_host_bar_xfer(struct lbep *ep, int bar, unsigned int offset,
 			struct lbep_xfer *x, size_t len);
