@@ -212,29 +212,19 @@ static long lbep_ob_map(struct lbep_window_slot *slot, unsigned long offset,
 	return 0;
 }
 
-static long lbep_ob_map0(unsigned long offset, size_t size,
-			 const struct logic_iomem_ops **ops, void **priv)
-{
-	return lbep_ob_map(&lbep_slots[0], offset, size, ops, priv);
+/* The map() trampoline of slot @n, see struct lbep_window_slot */
+#define LBEP_OB_MAP_SLOT(n)						\
+static long lbep_ob_map##n(unsigned long offset, size_t size,		\
+			   const struct logic_iomem_ops **ops,		\
+			   void **priv)					\
+{									\
+	return lbep_ob_map(&lbep_slots[n], offset, size, ops, priv);	\
 }
 
-static long lbep_ob_map1(unsigned long offset, size_t size,
-			 const struct logic_iomem_ops **ops, void **priv)
-{
-	return lbep_ob_map(&lbep_slots[1], offset, size, ops, priv);
-}
-
-static long lbep_ob_map2(unsigned long offset, size_t size,
-			 const struct logic_iomem_ops **ops, void **priv)
-{
-	return lbep_ob_map(&lbep_slots[2], offset, size, ops, priv);
-}
-
-static long lbep_ob_map3(unsigned long offset, size_t size,
-			 const struct logic_iomem_ops **ops, void **priv)
-{
-	return lbep_ob_map(&lbep_slots[3], offset, size, ops, priv);
-}
+LBEP_OB_MAP_SLOT(0)
+LBEP_OB_MAP_SLOT(1)
+LBEP_OB_MAP_SLOT(2)
+LBEP_OB_MAP_SLOT(3)
 
 static const struct logic_iomem_region_ops lbep_slot_ops[LBEP_NR_WINDOW_SLOTS] = {
 	{ .map = lbep_ob_map0 },
