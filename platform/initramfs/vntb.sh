@@ -59,12 +59,12 @@ vntb_start() {
 	[ -n "$NTB_EP" ] && [ -n "$NTB_HOST" ]
 }
 
-# vntb_setup: the start of the vntb, vntb-suite and vntb-netdev scenarios.
-# The doorbell allocator check (check_doorbell_impl), then function func1 of
-# driver EPF (epf=, default pci_epf_vntb) created and started on the first
-# loopback controller (vntb_create, vntb_start), one TAP line for it; exits
-# the scenario if it failed.  Sets epf and epc, and what vntb_create and
-# vntb_start set.
+# vntb_setup: the start of the vntb, vntb-suite, vntb-netdev, vntb-hostile
+# and vntb-oob scenarios.  The doorbell allocator check
+# (check_doorbell_impl), then function func1 of driver EPF (epf=, default
+# pci_epf_vntb) created and started on the first loopback controller
+# (vntb_create, vntb_start), one TAP line for it; exits the scenario if it
+# failed.  Sets epf and epc, and what vntb_create and vntb_start set.
 vntb_setup() {
 	epf=${epf:-pci_epf_vntb}
 	check_doorbell_impl

@@ -32,7 +32,6 @@
 . /lib/eptest.sh
 . /lib/vntb.sh
 
-epf=${epf:-pci_epf_vntb}
 checks=${checks:-control,mw-index,mw-range,unknown,db-slots}
 db_count=${db_count:-4}
 TMO=1000
@@ -43,12 +42,7 @@ CMD_LINK_UP=5 CMD_CONFIGURE_MW=3 CMD_TEARDOWN_MW=4
 ST_OK=1 ST_ERROR=2
 DB_BAR=${db_bar:-2}	# ntb_hw_epf's i.MX8 map: control BAR0, doorbells BAR2
 
-epc=$(ls "$CFS/controllers" | head -1)
-if vntb_create "$epf" func1 && vntb_start "$FN" "$epc"; then
-	ok "configfs: $epf bound to $epc, both NTB devices present"
-else
-	not_ok "configfs: $epf on '$epc' and its NTB devices"; exit 1
-fi
+vntb_setup
 # From here on the exerciser is the host.  Memory decoding through sysfs, and
 # bus mastering (PCI_COMMAND, config offset 4) for the endpoint's writes into
 # the host buffer: the loopback drops them without it, as a bus would.

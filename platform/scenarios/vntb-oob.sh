@@ -13,13 +13,7 @@
 . /lib/eptest.sh
 . /lib/vntb.sh
 
-epf=${epf:-pci_epf_vntb}
-epc=$(ls "$CFS/controllers" | head -1)
-if vntb_create "$epf" func1 && vntb_start "$FN" "$epc"; then
-	ok "configfs: $epf bound to $epc, both NTB devices present"
-else
-	not_ok "configfs: $epf on '$epc' and its NTB devices"; exit 1
-fi
+vntb_setup
 modprobe ntb_oob_test || { not_ok "modprobe ntb_oob_test"; exit 1; }
 O=/sys/kernel/debug/ntb_oob_test/$NTB_EP
 wait_until test -r "$O/run"
