@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Function specific configfs attributes: the BAR sizes.
+//! Function specific configfs attributes.
 //!
 //! The EPF core lets a function driver add a configfs group of its own below the function's
-//! directory (`add_cfs`). The only function specific attributes the in-tree drivers need are
-//! the sizes of the BARs the function allocates, `bar0_size` ... `bar5_size`, which pci-epf-test
-//! exposes. A driver gets them by setting [`Driver::BAR_SIZES`](super::Driver::BAR_SIZES) to
-//! their defaults, and reads them with [`Controller::bar_size`](super::Controller::bar_size).
+//! directory (`add_cfs`). A driver describes its attributes in a table of [`CfsAttr`]
+//! ([`Driver::CFS_ATTRS`](super::Driver::CFS_ATTRS), read with
+//! [`Controller::cfs_value`](super::Controller::cfs_value)), as pci-epf-vntb's, or has the
+//! sizes of the BARs the function allocates, `bar0_size` ... `bar5_size`, which pci-epf-test
+//! exposes: it sets [`Driver::BAR_SIZES`](super::Driver::BAR_SIZES) to their defaults and reads
+//! them with [`Controller::bar_size`](super::Controller::bar_size). The BAR sizes are a table
+//! of [`CfsKind::BarSize`] attributes built from the defaults, so both are one group.
 //!
-//! The values behave like the C ones: shown as `"%zu\n"`, parsed like `kstrtouint(page, 0, ...)`
-//! (decimal, `0x` hexadecimal or `0` octal), they must be a power of two of at most 2^30 (C
-//! stores them in an `int`, so 2^31 is rejected as negative), and they can only be changed while
-//! the function is not linked to a controller (`EOPNOTSUPP` otherwise).
+//! The values behave like the C ones: parsed with the same `kstrto*()` function, base 0
+//! (decimal, `0x` hexadecimal or `0` octal), checked and shown the same way, and they can only
+//! be changed while the function is not linked to a controller (`EOPNOTSUPP` otherwise).
 //!
 //! The group and its attribute tables are built here rather than with the `kernel::configfs`
 //! abstraction of Linux 7.2, which does not fit a group handed to the EPF core: it creates groups
@@ -48,31 +50,11 @@ use crate::{
 };
 use core::fmt::Write;
 
-/// The `barN_size` attributes of one function.
-///
-/// # Invariants
-///
-/// - `epf` is the function this state belongs to; it outlives `self`.
-/// - Once `group` is initialized by [`CfsBarSizes::init_group`], `self` is not moved anymore
-///   (it lives in the pinned driver data of the function).
-pub(crate) struct CfsBarSizes {
-    group: Opaque<bindings::config_group>,
-    epf: *mut bindings::pci_epf,
-    sizes: [Atomic<u64>; BarNo::COUNT],
-}
-
-// SAFETY: `epf` is only used to read `epf->epc`, which C code does from any thread as well; the
-// sizes are atomics and the group is only touched by configfs.
-unsafe impl Send for CfsBarSizes {}
-
-// SAFETY: See the `Send` implementation.
-unsafe impl Sync for CfsBarSizes {}
-
 /// Validates a BAR size written to configfs, given the result of `kstrtouint()`.
 ///
 /// Mirrors C pci-epf-test, which stores the value in an `int` and checks it with
 /// `is_power_of_2()` on the sign-extended value.
-pub(crate) fn validate_bar_size(val: u32) -> Result<u64> {
+fn validate_bar_size(val: u32) -> Result<u64> {
     // CAST: Reinterpreting as `int` and sign-extending, like the C code.
     let as_c = i64::from(val as i32);
 
@@ -84,190 +66,19 @@ pub(crate) fn validate_bar_size(val: u32) -> Result<u64> {
     Ok(as_c as u64)
 }
 
-/// Formats `val` followed by a newline into `page`, like C's `"%zu\n"`; returns the length.
-fn format_size(val: u64, page: &mut [u8]) -> Result<usize> {
-    let mut f = Formatter::new(page);
-    writeln!(f, "{val}")?;
-    Ok(f.bytes_written())
-}
-
-impl CfsBarSizes {
-    /// Creates the attributes of `epf` with the given defaults.
-    pub(crate) fn new(epf: *mut bindings::pci_epf, defaults: &[usize; BarNo::COUNT]) -> Self {
-        // INVARIANT: `epf` is the function being probed.
-        Self {
-            group: Opaque::uninit(),
-            epf,
-            // CAST: `usize` fits in `u64`.
-            sizes: defaults.map(|v| Atomic::new(v as u64)),
-        }
-    }
-
-    /// Returns the configured size of `bar`.
-    pub(crate) fn get(&self, bar: BarNo) -> u64 {
-        self.sizes[bar.index()].load(Relaxed)
-    }
-
-    /// Initializes the configfs group and returns it, for the `add_cfs` callback.
-    ///
-    /// # Safety
-    ///
-    /// `self` must not move anymore and must outlive the group's registration in configfs; the
-    /// function must not have a group of its own registered yet.
-    pub(crate) unsafe fn init_group(&self) -> *mut bindings::config_group {
-        let group = self.group.get();
-
-        // SAFETY: By the type invariants `self.epf` is valid; `group` is valid for writes and does
-        // not move. configfs copies the name.
-        unsafe {
-            let name = bindings::dev_name(&raw mut (*self.epf).dev);
-            core::ptr::write_bytes(group, 0, 1);
-            bindings::config_group_init_type_name(group, name, BAR_SIZE_TYPE.0.get());
-        }
-
-        group
-    }
-
-    /// Returns the attributes that contain `item`.
-    ///
-    /// # Safety
-    ///
-    /// `item` must be the item of the group of a live [`CfsBarSizes`].
-    unsafe fn from_item<'a>(item: *mut bindings::config_item) -> &'a Self {
-        // SAFETY: By the safety requirements.
-        unsafe {
-            let group = crate::container_of!(item, bindings::config_group, cg_item);
-            &*crate::container_of!(Opaque::cast_from(group), Self, group)
-        }
-    }
-}
-
-/// `show` of `barN_size`.
-///
-/// # Safety
-///
-/// Called by configfs with the item of a registered group and a page-sized buffer.
-unsafe extern "C" fn show<const N: usize>(
-    item: *mut bindings::config_item,
-    page: *mut u8,
-) -> isize {
-    // SAFETY: By the safety requirements; the group is only registered for live `CfsBarSizes`.
-    let this = unsafe { CfsBarSizes::from_item(item) };
-    // SAFETY: configfs passes a buffer of `PAGE_SIZE` bytes.
-    let page = unsafe { core::slice::from_raw_parts_mut(page, PAGE_SIZE) };
-
-    match format_size(this.sizes[N].load(Relaxed), page) {
-        // CAST: At most 21 bytes.
-        Ok(len) => len as isize,
-        Err(e) => e.to_errno() as isize,
-    }
-}
-
-/// `store` of `barN_size`.
-///
-/// # Safety
-///
-/// Called by configfs with the item of a registered group and a NUL-terminated buffer.
-unsafe extern "C" fn store<const N: usize>(
-    item: *mut bindings::config_item,
-    page: *const u8,
-    len: usize,
-) -> isize {
-    // SAFETY: By the safety requirements.
-    let this = unsafe { CfsBarSizes::from_item(item) };
-
-    // SAFETY: `epf` is valid by the type invariants; the read is racy in C as well: binding
-    // takes a snapshot of the sizes.
-    if !unsafe { (*this.epf).epc }.is_null() {
-        return EOPNOTSUPP.to_errno() as isize;
-    }
-
-    let mut val: c_uint = 0;
-
-    // SAFETY: configfs NUL-terminates the buffer; `val` is valid for writes.
-    let ret = unsafe { bindings::kstrtouint(page.cast(), 0, &mut val) };
-    if ret != 0 {
-        return ret as isize;
-    }
-
-    match validate_bar_size(val) {
-        Ok(size) => {
-            this.sizes[N].store(size, Relaxed);
-            // CAST: configfs writes are at most a page.
-            len as isize
-        }
-        Err(e) => e.to_errno() as isize,
-    }
-}
-
-/// Wrapper that makes configfs tables usable as `static`s.
-#[repr(transparent)]
-struct Table<T>(Opaque<T>);
-
-// SAFETY: The tables are constant; configfs only reads them.
-unsafe impl<T> Sync for Table<T> {}
-
-const fn attr(
-    name: &'static CStr,
-    show: unsafe extern "C" fn(*mut bindings::config_item, *mut u8) -> isize,
-    store: unsafe extern "C" fn(*mut bindings::config_item, *const u8, usize) -> isize,
-) -> bindings::configfs_attribute {
-    bindings::configfs_attribute {
-        ca_name: name.to_bytes_with_nul().as_ptr(),
-        // The callbacks are part of the kernel image, which is never unloaded.
-        ca_owner: core::ptr::null_mut(),
-        ca_mode: 0o644,
-        show: Some(show),
-        store: Some(store),
-    }
-}
-
-static BAR_SIZE_ATTRS: Table<[bindings::configfs_attribute; BarNo::COUNT]> = Table(Opaque::new([
-    attr(c"bar0_size", show::<0>, store::<0>),
-    attr(c"bar1_size", show::<1>, store::<1>),
-    attr(c"bar2_size", show::<2>, store::<2>),
-    attr(c"bar3_size", show::<3>, store::<3>),
-    attr(c"bar4_size", show::<4>, store::<4>),
-    attr(c"bar5_size", show::<5>, store::<5>),
-]));
-
-static BAR_SIZE_ATTR_PTRS: Table<[*mut bindings::configfs_attribute; BarNo::COUNT + 1]> = {
-    let base = BAR_SIZE_ATTRS
-        .0
-        .get()
-        .cast::<bindings::configfs_attribute>();
-
-    Table(Opaque::new([
-        base,
-        base.wrapping_add(1),
-        base.wrapping_add(2),
-        base.wrapping_add(3),
-        base.wrapping_add(4),
-        base.wrapping_add(5),
-        core::ptr::null_mut(),
-    ]))
-};
-
-static BAR_SIZE_TYPE: Table<bindings::config_item_type> =
-    Table(Opaque::new(bindings::config_item_type {
-        // The group lives in the driver data; configfs does not own it.
-        ct_owner: core::ptr::null_mut(),
-        ct_item_ops: core::ptr::null(),
-        ct_group_ops: core::ptr::null(),
-        ct_attrs: BAR_SIZE_ATTR_PTRS.0.get().cast(),
-        ct_bin_attrs: core::ptr::null_mut(),
-    }));
-
 impl Controller<'_> {
     /// Returns the size of `bar` configured through the configfs `barN_size` attribute, or
     /// [`None`] if the driver has no such attributes, see
     /// [`Driver::BAR_SIZES`](super::Driver::BAR_SIZES).
     pub fn bar_size(&self, bar: BarNo) -> Option<usize> {
-        self.state()
-            .cfs
-            .as_ref()
-            // CAST: A power of two of at most 2^30.
-            .map(|cfs| cfs.get(bar) as usize)
+        let attrs = self.state().attrs.as_ref()?;
+
+        if attrs.kind(bar.index())? != CfsKind::BarSize {
+            return None;
+        }
+
+        // CAST: A power of two of at most 2^30.
+        attrs.get(bar.index()).map(|size| size as usize)
     }
 }
 
@@ -294,6 +105,11 @@ pub enum CfsKind {
     /// A BAR number, or -1 for none: parsed with `kstrtoint()`, shown with `"%d\n"`; a value
     /// outside `-1..=5` is refused with [`EINVAL`].
     Bar,
+    /// The size of a BAR, the kind of the `barN_size` attributes of
+    /// [`Driver::BAR_SIZES`](super::Driver::BAR_SIZES): parsed with `kstrtouint()`, it must be
+    /// a power of two of at most 2^30 (C pci-epf-test stores it in an `int`, so 2^31 is refused
+    /// as negative) or it is refused with [`EINVAL`]; shown with `"%zu\n"`.
+    BarSize,
 }
 
 /// A function specific configfs attribute, see [`Driver::CFS_ATTRS`](super::Driver::CFS_ATTRS).
@@ -364,6 +180,17 @@ impl CfsAttr {
         }
     }
 
+    /// A [`CfsKind::BarSize`] attribute with its default.
+    const fn bar_size(name: &'static CStr, default: usize) -> Self {
+        Self {
+            name,
+            kind: CfsKind::BarSize,
+            // CAST: `usize` fits in `u64`.
+            default: default as u64,
+            below: None,
+        }
+    }
+
     /// Makes the attribute valid only while `n` is below the value of the attribute at index
     /// `count` of the same table: otherwise showing and storing it fail with `ERANGE`, like
     /// pci-epf-vntb's `mwN` while `N > num_mws`.
@@ -386,6 +213,28 @@ impl CfsAttr {
     pub fn default_value(&self) -> u64 {
         self.default
     }
+}
+
+/// The attributes `bar0_size` ... `bar5_size` with the given defaults, see
+/// [`Driver::BAR_SIZES`](super::Driver::BAR_SIZES).
+pub(crate) const fn bar_size_attrs(defaults: [usize; BarNo::COUNT]) -> [CfsAttr; BarNo::COUNT] {
+    const NAMES: [&CStr; BarNo::COUNT] = [
+        c"bar0_size",
+        c"bar1_size",
+        c"bar2_size",
+        c"bar3_size",
+        c"bar4_size",
+        c"bar5_size",
+    ];
+    let mut attrs = [CfsAttr::bar_size(NAMES[0], 0); BarNo::COUNT];
+    let mut i = 0;
+
+    while i < BarNo::COUNT {
+        attrs[i] = CfsAttr::bar_size(NAMES[i], defaults[i]);
+        i += 1;
+    }
+
+    attrs
 }
 
 /// The value parsed by the `kstrto*()` function of a [`CfsKind`].
@@ -415,6 +264,9 @@ pub(crate) fn validate(kind: CfsKind, parsed: Parsed) -> Result<u64> {
             // CAST: -1 is stored as `u64::MAX`, see `CfsAttr::bar`.
             Ok(v as u64)
         }
+        (CfsKind::BarSize, Parsed::Unsigned(v)) => {
+            validate_bar_size(u32::try_from(v).map_err(|_| EINVAL)?)
+        }
         _ => Err(EINVAL),
     }
 }
@@ -426,7 +278,7 @@ pub(crate) fn format_value(kind: CfsKind, val: u64, page: &mut [u8]) -> Result<u
     match kind {
         // CAST: C prints its `u32` with `%d`.
         CfsKind::U32 { .. } => writeln!(f, "{}", val as u32 as i32)?,
-        CfsKind::U16 | CfsKind::U64 => writeln!(f, "{val}")?,
+        CfsKind::U16 | CfsKind::U64 | CfsKind::BarSize => writeln!(f, "{val}")?,
         // CAST: Stored as the bits of an `int`.
         CfsKind::Bar => writeln!(f, "{}", val as i64)?,
     }
@@ -531,6 +383,11 @@ impl CfsAttrs {
         self.values.get(index).map(|v| v.load(Relaxed))
     }
 
+    /// Returns the kind of attribute `index`, or [`None`] if there is none.
+    pub(crate) fn kind(&self, index: usize) -> Option<CfsKind> {
+        self.table.get(index).map(|a| a.kind)
+    }
+
     /// Returns whether attribute `index` currently exists (see [`CfsAttr::below`]).
     fn in_range(&self, index: usize) -> bool {
         match self.table[index].below {
@@ -591,7 +448,7 @@ impl CfsAttrs {
     /// `page` must be a NUL-terminated string.
     unsafe fn parse(kind: CfsKind, page: *const u8) -> Result<Parsed> {
         match kind {
-            CfsKind::U32 { .. } | CfsKind::U16 => {
+            CfsKind::U32 { .. } | CfsKind::U16 | CfsKind::BarSize => {
                 let mut v: c_uint = 0;
                 // SAFETY: `page` is NUL-terminated; `v` is valid for writes.
                 to_result(unsafe { bindings::kstrtouint(page.cast(), 0, &mut v) })?;
@@ -696,8 +553,9 @@ static ATTR_STORE: [StoreFn; MAX_CFS_ATTRS] =
 
 impl Controller<'_> {
     /// Returns the value of the function specific configfs attribute at `index` of
-    /// [`Driver::CFS_ATTRS`](super::Driver::CFS_ATTRS), as stored (see
-    /// [`CfsAttr::default_value`]), or [`None`] if there is no such attribute.
+    /// [`Driver::CFS_ATTRS`](super::Driver::CFS_ATTRS) (or of the `barN_size` attributes, see
+    /// [`Controller::bar_size`]), as stored (see [`CfsAttr::default_value`]), or [`None`] if
+    /// there is no such attribute.
     pub fn cfs_value(&self, index: usize) -> Option<u64> {
         self.state().attrs.as_ref().and_then(|a| a.get(index))
     }
@@ -720,6 +578,10 @@ mod tests {
     fn bar_size_accepts_powers_of_two_like_c() {
         for shift in 0..=30 {
             assert_eq!(validate_bar_size(1 << shift), Ok(1u64 << shift));
+            assert_eq!(
+                validate(CfsKind::BarSize, Parsed::Unsigned(1 << shift)),
+                Ok(1u64 << shift)
+            );
         }
     }
 
@@ -737,36 +599,48 @@ mod tests {
             0xc000_0000,
         ] {
             assert_eq!(validate_bar_size(v), Err(EINVAL));
+            assert_eq!(
+                validate(CfsKind::BarSize, Parsed::Unsigned(v.into())),
+                Err(EINVAL)
+            );
         }
     }
 
     #[test]
     fn bar_size_show_format() -> Result {
         let mut page = [0u8; 32];
-        let n = format_size(131_072, &mut page)?;
+        let n = format_value(CfsKind::BarSize, 131_072, &mut page)?;
         assert_eq!(&page[..n], b"131072\n");
-        let n = format_size(0, &mut page)?;
+        let n = format_value(CfsKind::BarSize, 0, &mut page)?;
         assert_eq!(&page[..n], b"0\n");
-        let n = format_size(1 << 30, &mut page)?;
+        let n = format_value(CfsKind::BarSize, 1 << 30, &mut page)?;
         assert_eq!(&page[..n], b"1073741824\n");
-        let n = format_size(u64::MAX, &mut page)?;
+        let n = format_value(CfsKind::BarSize, u64::MAX, &mut page)?;
         assert_eq!(&page[..n], b"18446744073709551615\n");
 
         // A value that does not fit is an error, not a truncated line.
-        assert_eq!(format_size(131_072, &mut page[..6]), Err(EINVAL));
+        assert_eq!(
+            format_value(CfsKind::BarSize, 131_072, &mut page[..6]),
+            Err(EINVAL)
+        );
         Ok(())
     }
 
     #[test]
-    fn attribute_table_is_terminated() {
-        // SAFETY: The tables are constant.
-        let ptrs = unsafe { &*BAR_SIZE_ATTR_PTRS.0.get() };
-        assert!(ptrs[BarNo::COUNT].is_null());
-        for (i, p) in ptrs[..BarNo::COUNT].iter().enumerate() {
-            // SAFETY: The entries point into the constant attribute table.
+    fn attribute_table_is_terminated() -> Result {
+        static TABLE: [CfsAttr; BarNo::COUNT] = bar_size_attrs([512, 1, 2, 3, 4, 1 << 20]);
+        let attrs = CfsAttrs::new(core::ptr::null_mut(), &TABLE)?;
+
+        assert!(attrs.ptrs[BarNo::COUNT].is_null());
+        for (i, p) in attrs.ptrs[..BarNo::COUNT].iter().enumerate() {
+            // SAFETY: The entries point into `attrs.attrs`, whose names are static.
             let name = unsafe { CStr::from_char_ptr((**p).ca_name) };
             assert_eq!(name.to_bytes()[3], b'0' + i as u8);
+            assert_eq!(attrs.kind(i), Some(CfsKind::BarSize));
+            assert_eq!(attrs.get(i), Some(TABLE[i].default_value()));
         }
+        assert_eq!(attrs.get(5), Some(1 << 20));
+        Ok(())
     }
 
     #[test]

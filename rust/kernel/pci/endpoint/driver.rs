@@ -6,9 +6,9 @@
 
 use super::{
     cfs::{
+        self,
         CfsAttr,
-        CfsAttrs,
-        CfsBarSizes, //
+        CfsAttrs, //
     },
     function::FunctionState,
     poll::{
@@ -188,6 +188,21 @@ impl<T: Driver> Adapter<T> {
         T::BAR_SIZES.is_some() || !T::CFS_ATTRS.is_empty()
     };
 
+    /// The `barN_size` attributes with the defaults of [`Driver::BAR_SIZES`].
+    const BAR_SIZE_ATTRS: [CfsAttr; BarNo::COUNT] = cfs::bar_size_attrs(match T::BAR_SIZES {
+        Some(sizes) => sizes,
+        None => [0; BarNo::COUNT],
+    });
+
+    /// The configfs attributes of the functions: the BAR sizes or the driver's own, see `cfs`.
+    fn cfs_table() -> &'static [CfsAttr] {
+        if T::BAR_SIZES.is_some() {
+            &Self::BAR_SIZE_ATTRS
+        } else {
+            T::CFS_ATTRS
+        }
+    }
+
     /// The EPF core rejects drivers without `bind` or `unbind`, so both are always installed.
     const OPS: bindings::pci_epf_ops = bindings::pci_epf_ops {
         bind: Some(Self::bind_callback),
@@ -365,14 +380,8 @@ impl<T: Driver> Adapter<T> {
             } else {
                 None
             };
-            let cfs = T::BAR_SIZES
-                .as_ref()
-                .map(|sizes| CfsBarSizes::new(epf, sizes));
-
-            let attrs = if T::CFS_ATTRS.is_empty() {
-                None
-            } else {
-                match CfsAttrs::new(epf, T::CFS_ATTRS) {
+            let attrs = if Self::HAS_CFS {
+                match CfsAttrs::new(epf, Self::cfs_table()) {
                     Ok(attrs) => Some(attrs),
                     Err(e) => {
                         if let Some(poll) = poll {
@@ -381,9 +390,11 @@ impl<T: Driver> Adapter<T> {
                         return Err(e);
                     }
                 }
+            } else {
+                None
             };
 
-            let state = FunctionState::with(poll.clone(), cfs, attrs);
+            let state = FunctionState::with(poll.clone(), attrs);
 
             // One lock class for the binding slot of every function driver. A `static` in this
             // generic function is one item for all `T`, which is what `static_lock_class!()`
@@ -611,19 +622,15 @@ impl<T: Driver> Adapter<T> {
 
         let state = &data.get_ref().state;
 
-        // SAFETY (both arms): The state lives in the pinned driver data, which outlives the
-        // group: the function's configfs directory, with this group, is removed before the
-        // function is released and its driver data dropped, and the driver cannot be unbound
-        // through sysfs (`suppress_bind_attrs`, see `register`). `add_cfs` is called once per
-        // function, and a driver has only one of the two groups (`HAS_CFS`). (Unloading the
-        // driver's module while a function directory exists is the one remaining way, shared
-        // with C pci-epf-test, see the module doc of `cfs`.)
-        match (&state.cfs, &state.attrs) {
-            // SAFETY: See above.
-            (Some(cfs), _) => unsafe { cfs.init_group() },
-            // SAFETY: See above.
-            (None, Some(attrs)) => unsafe { attrs.init_group() },
-            (None, None) => ptr::null_mut(),
+        match &state.attrs {
+            // SAFETY: The state lives in the pinned driver data, which outlives the group: the
+            // function's configfs directory, with this group, is removed before the function is
+            // released and its driver data dropped, and the driver cannot be unbound through
+            // sysfs (`suppress_bind_attrs`, see `register`). `add_cfs` is called once per
+            // function. (Unloading the driver's module while a function directory exists is the
+            // one remaining way, shared with C pci-epf-test, see the module doc of `cfs`.)
+            Some(attrs) => unsafe { attrs.init_group() },
+            None => ptr::null_mut(),
         }
     }
 

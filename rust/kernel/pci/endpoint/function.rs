@@ -6,10 +6,7 @@
 //! C header: [`include/linux/pci-epf.h`](srctree/include/linux/pci-epf.h)
 
 use super::{
-    cfs::{
-        CfsAttrs,
-        CfsBarSizes, //
-    },
+    cfs::CfsAttrs,
     keep::Kept,
     poll::PollWork,
     BarNo, //
@@ -310,9 +307,8 @@ pub(crate) struct FunctionState {
     bars: Atomic<u32>,
     /// The poll work, if the driver implements [`Driver::poll`](super::Driver::poll).
     pub(crate) poll: Option<Arc<PollWork>>,
-    /// The BAR sizes of the configfs `barN_size` attributes, if the driver has them.
-    pub(crate) cfs: Option<CfsBarSizes>,
-    /// The function specific configfs attributes, if the driver has them.
+    /// The function specific configfs attributes (or the `barN_size` attributes), if the driver
+    /// has them.
     pub(crate) attrs: Option<CfsAttrs>,
     /// The values kept until the function is unlinked, see [`Controller::keep`].
     ///
@@ -322,18 +318,13 @@ pub(crate) struct FunctionState {
 
 impl FunctionState {
     pub(crate) fn new() -> Self {
-        Self::with(None, None, None)
+        Self::with(None, None)
     }
 
-    pub(crate) fn with(
-        poll: Option<Arc<PollWork>>,
-        cfs: Option<CfsBarSizes>,
-        attrs: Option<CfsAttrs>,
-    ) -> Self {
+    pub(crate) fn with(poll: Option<Arc<PollWork>>, attrs: Option<CfsAttrs>) -> Self {
         Self {
             bars: Atomic::new(0),
             poll,
-            cfs,
             attrs,
             kept: Kept::new(),
         }
