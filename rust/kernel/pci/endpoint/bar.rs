@@ -261,23 +261,7 @@ impl<'a> BarSpace<'a> {
 
         let (base, offset) = self.align_inbound_addr(addr)?;
 
-        // SAFETY: `self.epf_bar()` is valid for reads.
-        let mut desc = unsafe { self.epf_bar().read() };
-        desc.phys_addr = base;
-        desc.addr = core::ptr::null_mut();
-
-        // The controller may keep a pointer to the descriptor while the BAR is set, so it gets a
-        // stable address.
-        let desc = KBox::new(Opaque::new(desc), GFP_KERNEL)?;
-        let (epc, func_no, vfunc_no) = self.ctrl.raw_parts();
-
-        // SAFETY: `epc` is the controller of the function; `desc` is a valid descriptor that is
-        // kept alive until the BAR is set back or cleared.
-        to_result(unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, desc.get()) })?;
-
-        // INVARIANT: The BAR is set to `desc`.
-        self.retarget = Some(desc);
-
+        self.set_translation(base)?;
         Ok(offset)
     }
 
@@ -301,19 +285,28 @@ impl<'a> BarSpace<'a> {
             return Err(EINVAL);
         }
 
+        self.set_translation(addr)
+    }
+
+    /// Sets the BAR to a copy of its descriptor that translates it to `phys`, kept in
+    /// `self.retarget` while the BAR is set to it; a descriptor it was set to before is dropped
+    /// once the controller uses the new one. If setting the BAR fails, nothing changes.
+    fn set_translation(&mut self, phys: DmaAddress) -> Result {
         // SAFETY: `self.epf_bar()` is valid for reads.
         let mut desc = unsafe { self.epf_bar().read() };
-        desc.phys_addr = addr;
+        desc.phys_addr = phys;
         desc.addr = core::ptr::null_mut();
 
+        // The controller may keep a pointer to the descriptor while the BAR is set, so it gets a
+        // stable address.
         let desc = KBox::new(Opaque::new(desc), GFP_KERNEL)?;
         let (epc, func_no, vfunc_no) = self.ctrl.raw_parts();
 
         // SAFETY: `epc` is the controller of the function; `desc` is a valid descriptor that is
-        // kept alive until the BAR is set to another one or cleared.
+        // kept alive until the BAR is set to another one, set back or cleared.
         to_result(unsafe { bindings::pci_epc_set_bar(epc, func_no, vfunc_no, desc.get()) })?;
 
-        // INVARIANT: The BAR is set to `desc`; the controller no longer uses the previous
+        // INVARIANT: The BAR is set to `desc`; the controller no longer uses a previous
         // descriptor, which is dropped here.
         self.retarget = Some(desc);
         Ok(())
