@@ -96,7 +96,7 @@ if has_section epf; then
 # .exit.text).  The Rust doorbell code is linked into rust/kernel.o with the
 # rest of the kernel crate: the sum of the llvm-nm -S sizes of its text
 # symbols (t/T) whose demangled name is in kernel::pci::endpoint::doorbell
-# (KUnit tests left out), plus the exported pci_epf_*_doorbell* entry points;
+# (KUnit tests, also the hardware ones, left out), plus the exported pci_epf_*_doorbell* entry points;
 # pci-ep-msi.o is counted the same way (all its text symbols).
 text_o() { # OBJECT
 	[ -f "$out/$1" ] || { echo "n/a"; return; }
@@ -115,7 +115,7 @@ for line in sys.stdin:
 print(total)' "${2:-.}" "${3:-^$}"
 }
 rdb='kernel::pci::endpoint::doorbell|^pci_epf_(alloc|free)_doorbell'
-rtests='::tests::|core::panicking::assert_failed'
+rtests='::(hw_)?tests::|core::panicking::assert_failed'
 # The Rust-only API on top (for Rust functions): Doorbells, DoorbellMsg,
 # DoorbellIrq, alloc_doorbell() and what only they use.
 rapi="$rtests|Doorbells|DoorbellMsg|DoorbellIrq|RequestGuard|doorbell::alloc_doorbell\$|fmt::Debug"
