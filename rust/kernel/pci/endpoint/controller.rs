@@ -443,16 +443,36 @@ impl<'a> Controller<'a> {
         f(&res[..count])
     }
 
-    /// Returns whether the function is the first one linked to the controller, like C's
-    /// `list_first_entry_or_null(&epc->pci_epf, struct pci_epf, list) == epf`.
-    pub(crate) fn is_first_function(&self) -> bool {
-        // SAFETY: By the type invariants `self.epc` is a valid controller. The list is modified
-        // under `epc->list_lock`, which is not held: like `list_first_entry_or_null()`, read the
-        // first entry once.
-        let first = unsafe { addr_of!((*self.as_raw()).pci_epf.next).read_volatile() };
+    /// Returns the number of physical functions of the controller (`epc->max_functions`).
+    pub fn max_functions(&self) -> u8 {
+        // SAFETY: By the type invariants `self.epc` is a valid controller. Its driver sets
+        // `max_functions` before functions can link to it and does not change it afterwards.
+        unsafe { addr_of!((*self.as_raw()).max_functions).read() }
+    }
 
-        // SAFETY: By the type invariants the function is valid.
-        first == unsafe { addr_of_mut!((*self.func.as_raw()).list) }
+    /// Runs `f` with `epc->lock` held.
+    ///
+    /// The lock serializes the operations of the controller's functions on the controller; the
+    /// controller operations (`pci_epc_*()`) take it themselves, so `f` must not call them.
+    pub(crate) fn with_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Guard(*mut bindings::mutex);
+
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                // SAFETY: `self.0` is the valid mutex that `with_lock()` locked.
+                unsafe { bindings::mutex_unlock(self.0) };
+            }
+        }
+
+        // SAFETY: By the type invariants `self.epc` is a valid controller, whose `lock` is
+        // initialized by `__pci_epc_create()`.
+        let lock = unsafe { addr_of_mut!((*self.as_raw()).lock) };
+
+        // SAFETY: `lock` is a valid, initialized mutex; `Guard` unlocks it again, also when `f`
+        // panics.
+        unsafe { bindings::mutex_lock(lock) };
+        let _guard = Guard(lock);
+        f()
     }
 
     /// Fills `raw` with the auxiliary resources in their C representation, see

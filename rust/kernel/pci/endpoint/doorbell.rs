@@ -14,6 +14,13 @@
 //!    emulation register of an integrated DMA engine. These interrupts are shared with the
 //!    owner of the register and may fire spuriously.
 //!
+//! Every physical function of a controller may allocate doorbells (the C allocator refuses all but
+//! the first function linked to the controller). MSI doorbells of the functions of a controller
+//! are interrupts of one MSI domain, in a range of [`MSI_PER_FUNCTION`] MSI indexes per function
+//! where the controller has more than one function; embedded doorbells of the functions use
+//! distinct resources where the controller has at least one per function, and share them
+//! (their interrupts are shared anyway) where it has fewer.
+//!
 //! An MSI controller writes the message of an MSI when the interrupt is requested, not when it is
 //! allocated. The address and data of an MSI doorbell are therefore only available from the
 //! [`DoorbellIrq`] returned by [`Doorbells::request_threaded_irq`] or [`Doorbells::request_irq`].
@@ -58,6 +65,7 @@ pub use self::message::{
     DoorbellTarget,
     Message, //
 };
+pub use self::msi::MSI_PER_FUNCTION;
 use self::storage::Published;
 
 /// Allocates `num_db` doorbells for the function of `ctrl` with the semantics of
@@ -66,9 +74,10 @@ fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<'a>> {
     let func = ctrl.function();
     let dev: &device::Device<device::Bound> = func.as_ref();
 
-    // TODO: Support more than one function per controller.
-    if !ctrl.is_first_function() {
-        dev_err!(dev, "Doorbell doesn't support multiple EPF\n");
+    // Any physical function of the controller may have doorbells (the C allocator only allows
+    // the first one linked); they are the controller's, which virtual functions do not own.
+    if ctrl.vfunc_no() != 0 {
+        dev_err!(dev, "Doorbell doesn't support virtual functions\n");
         return Err(EINVAL);
     }
 
@@ -108,8 +117,9 @@ fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<'a>> {
 /// # Errors
 ///
 /// With the codes of the C `pci_epf_alloc_doorbell()`:
-/// - [`EINVAL`] if the function is not the first function of the controller, if `num_db` is 0,
-///   or if a doorbell register is not 4-byte aligned;
+/// - [`EINVAL`] if the function is a virtual function, if `num_db` is 0, if a doorbell register
+///   is not 4-byte aligned, or if there are more than [`MSI_PER_FUNCTION`] MSI doorbells on a
+///   controller with more than one function;
 /// - [`EBUSY`] if the function already has doorbells (also when allocated through the C API);
 /// - the error of the platform MSI allocation if it fails for another reason than a missing
 ///   MSI domain ([`ENODEV`]);

@@ -75,9 +75,50 @@ impl Source {
     }
 }
 
+/// The doorbell resources that a function of a controller may use.
+///
+/// Where the controller has at least as many doorbell resources as functions, each function has
+/// its own: function `f` of `n` uses the `f`-th of `n` consecutive, nearly equal parts of them.
+/// Where it has fewer, the functions share them: function `f` uses resource `f % count`. The
+/// interrupt of an embedded doorbell is shared in any case ([`DoorbellKind::required_flags`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Share {
+    /// The function number.
+    pub(super) func_no: u8,
+    /// The number of functions of the controller.
+    pub(super) funcs: u8,
+}
+
+impl Share {
+    /// The share of the function of `ctrl`.
+    pub(super) fn of(ctrl: &Controller<'_>) -> Self {
+        Self {
+            func_no: ctrl.func_no(),
+            funcs: ctrl.max_functions(),
+        }
+    }
+
+    /// Returns the first and the number of the `count` doorbell resources that are the
+    /// function's.
+    pub(super) fn part(&self, count: usize) -> (usize, usize) {
+        let funcs = usize::from(self.funcs.max(1));
+        let f = usize::from(self.func_no) % funcs;
+
+        if count == 0 {
+            (0, 0)
+        } else if count >= funcs {
+            let (start, end) = (f * count / funcs, (f + 1) * count / funcs);
+            (start, end - start)
+        } else {
+            (f % count, 1)
+        }
+    }
+}
+
 /// The sources of `num_db` embedded doorbells, see [`plan_sources`].
 pub(super) struct Plan<'r> {
     resources: &'r [AuxResource],
+    skip: usize,
     len: usize,
 }
 
@@ -92,28 +133,37 @@ impl Plan<'_> {
         self.resources
             .iter()
             .filter_map(Source::from_resource)
+            .skip(self.skip)
             .take(self.len)
     }
 }
 
-/// Chooses the auxiliary resources that back `num_db` embedded doorbells.
+/// Chooses the auxiliary resources that back `num_db` embedded doorbells of a function with the
+/// given `share` of them.
 ///
-/// Every doorbell resource is used in the order the controller reports it, up to one per
-/// doorbell: doorbell `i` is backed by source `i % n` (see [`source_index`]), so that doorbells
-/// are distinct as long as there are enough resources and are replicated beyond that.
+/// Every doorbell resource of the function's share is used in the order the controller reports
+/// it, up to one per doorbell: doorbell `i` is backed by source `i % n` (see [`source_index`]),
+/// so that doorbells are distinct as long as there are enough resources and are replicated
+/// beyond that.
 ///
 /// # Errors
 ///
 /// - [`ENODEV`] if there is no doorbell resource.
 /// - [`EINVAL`] if the address of a chosen resource is not 4-byte aligned.
-pub(super) fn plan_sources(resources: &[AuxResource], num_db: u16) -> Result<Plan<'_>> {
+pub(super) fn plan_sources(
+    resources: &[AuxResource],
+    num_db: u16,
+    share: Share,
+) -> Result<Plan<'_>> {
     let available = resources
         .iter()
         .filter(|r| matches!(r.kind, AuxResourceKind::DoorbellMmio { .. }))
         .count();
+    let (skip, count) = share.part(available);
     let plan = Plan {
         resources,
-        len: available.min(num_db.into()),
+        skip,
+        len: count.min(num_db.into()),
     };
 
     if plan.len == 0 {
@@ -193,7 +243,7 @@ pub(super) fn fill(storage: &mut Storage<'_>, plan: &Plan<'_>) -> Result {
 /// doorbells, [`ENOMEM`]. Nothing is left mapped then.
 pub(super) fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<'a>> {
     ctrl.with_aux_resources(|resources| {
-        let plan = plan_sources(resources, num_db)?;
+        let plan = plan_sources(resources, num_db, Share::of(ctrl))?;
         let mut storage = Storage::new(num_db, DoorbellKind::Embedded, Some(ctrl.parent()))?;
 
         fill(&mut storage, &plan)?;

@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! MSI doorbells: interrupts of the platform MSI controller of the controller's parent.
+//!
+//! The doorbells are the interrupts of one per-device MSI domain of the controller's parent,
+//! created by the first function that allocates doorbells and removed when the last function
+//! frees its doorbells. On a controller with one function, the domain has exactly that
+//! function's doorbells, as with the C allocator. On a controller with more, the functions share
+//! it: function `n` has the MSI indexes from `n * MSI_PER_FUNCTION` on ([`Indexes`]), its
+//! interrupts are allocated and freed as that range alone, and `epc->lock` serializes the
+//! functions' allocations, so that the domain is created and removed exactly once.
 
 use super::{
     message::DoorbellKind,
@@ -87,6 +95,14 @@ unsafe extern "C" fn write_msi_msg(desc: *mut bindings::msi_desc, msg: *mut bind
         return;
     };
 
+    // The function's doorbell `i` is MSI index `first + i`.
+    let Some(index) = Indexes::first_of(func)
+        .and_then(|first| u32::from(index).checked_sub(first))
+        .and_then(|i| u16::try_from(i).ok())
+    else {
+        return;
+    };
+
     let db = func.doorbell_array();
     if db.is_null() || index >= func.num_doorbells() {
         return;
@@ -108,11 +124,117 @@ unsafe extern "C" fn write_msi_msg(desc: *mut bindings::msi_desc, msg: *mut bind
     unsafe { addr_of_mut!((*entry).msg).write_volatile(*msg) };
 }
 
+/// The number of MSI indexes of each function of a controller with more than one function.
+///
+/// It bounds the number of MSI doorbells of such a function (the Rust pci-epf-test asks for one,
+/// a virtual NTB function for at most 32).
+pub const MSI_PER_FUNCTION: u16 = 64;
+
+/// The MSI indexes of the doorbells of a function, in the MSI domain of the controller's parent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Indexes {
+    /// The MSI index of doorbell 0.
+    pub(super) first: u32,
+    /// The MSI index of the last doorbell.
+    pub(super) last: u32,
+    /// The number of MSI indexes of the domain.
+    pub(super) hwsize: u32,
+}
+
+impl Indexes {
+    /// Returns the indexes of `num_db` doorbells of function `func_no` of a controller with
+    /// `funcs` functions.
+    ///
+    /// With one function, the domain is the size of its doorbells, as in C. With more, function
+    /// `func_no` has [`MSI_PER_FUNCTION`] indexes from `func_no * MSI_PER_FUNCTION` on.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if `num_db` is 0, if `func_no` is not a function of the controller, or if there
+    /// are more doorbells than [`MSI_PER_FUNCTION`] on a controller with more than one function.
+    pub(super) fn new(func_no: u8, funcs: u8, num_db: u16) -> Result<Self> {
+        if num_db == 0 || func_no >= funcs.max(1) {
+            return Err(EINVAL);
+        }
+
+        if funcs <= 1 {
+            return Ok(Self {
+                first: 0,
+                last: u32::from(num_db) - 1,
+                hwsize: num_db.into(),
+            });
+        }
+
+        if num_db > MSI_PER_FUNCTION {
+            return Err(EINVAL);
+        }
+
+        let first = Self::base(func_no, funcs);
+        Ok(Self {
+            first,
+            last: first + u32::from(num_db) - 1,
+            hwsize: u32::from(funcs) * u32::from(MSI_PER_FUNCTION),
+        })
+    }
+
+    /// Returns the MSI index of doorbell 0 of function `func_no` of a controller with `funcs`
+    /// functions.
+    fn base(func_no: u8, funcs: u8) -> u32 {
+        if funcs <= 1 {
+            0
+        } else {
+            u32::from(func_no) * u32::from(MSI_PER_FUNCTION)
+        }
+    }
+
+    /// Returns the MSI index of doorbell 0 of `func`, [`None`] if it is not linked.
+    ///
+    /// For the write-back callback, which has the function and nothing else.
+    fn first_of(func: &Function) -> Option<u32> {
+        // SAFETY: `func` is a valid function. `epc` and `func_no` are set when it is linked and
+        // stay while it has doorbells.
+        let (epc, func_no) = unsafe { ((*func.as_raw()).epc, (*func.as_raw()).func_no) };
+        if epc.is_null() {
+            return None;
+        }
+
+        // SAFETY: The function is linked to `epc`, which is valid while the function has
+        // doorbells; `max_functions` does not change after the controller's creation.
+        let funcs = unsafe { (*epc).max_functions };
+        Some(Self::base(func_no, funcs))
+    }
+}
+
+/// Returns whether a function of the controller other than the one of `ctrl` has MSI doorbells,
+/// i.e. uses the MSI domain of the parent.
+///
+/// Must be called with `epc->lock` held: the functions allocate and free their ranges under it.
+fn others_use_domain(ctrl: &Controller<'_>) -> bool {
+    let funcs = ctrl.max_functions();
+    let own = ctrl.func_no();
+    let parent = ctrl.parent();
+
+    // A function with MSI doorbells has an interrupt at the first index of its range.
+    (0..funcs).filter(|&f| f != own).any(|f| {
+        // SAFETY: `parent` is a valid device; without MSI data or domain the lookup finds
+        // nothing.
+        let virq = unsafe {
+            bindings::msi_domain_get_virq(
+                parent.as_raw(),
+                bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
+                Indexes::base(f, funcs),
+            )
+        };
+        virq != 0
+    })
+}
+
 /// Allocates doorbells backed by platform MSIs, see `pci_epf_alloc_doorbell_msi()`.
 ///
 /// # Errors
 ///
 /// [`ENODEV`] if there is no usable platform MSI domain (the embedded fallback is tried then),
+/// [`EINVAL`] if the function's MSI range cannot hold `num_db` doorbells (see [`Indexes::new`]),
 /// [`EBUSY`] if the function already has doorbells, [`ENOMEM`] or the error of the MSI
 /// allocation.
 pub(super) fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<'a>> {
@@ -120,65 +242,133 @@ pub(super) fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<
     let dev: &device::Device<device::Bound> = func.as_ref();
     let parent = ctrl.parent();
     let domain = platform_msi_domain(parent, dev)?;
+    let indexes = Indexes::new(ctrl.func_no(), ctrl.max_functions(), num_db)?;
 
-    // SAFETY: `parent` is a valid device and `domain` a valid interrupt domain.
-    unsafe { bindings::dev_set_msi_domain(parent.as_raw(), domain) };
+    ctrl.with_lock(|| {
+        let shared = others_use_domain(ctrl);
 
-    // The write-back callback must find the array when the interrupts are allocated.
-    let mut published = Published::new(ctrl, Storage::new(num_db, DoorbellKind::Msi, None)?)?;
+        // SAFETY: `parent` is a valid device and `domain` a valid interrupt domain.
+        unsafe { bindings::dev_set_msi_domain(parent.as_raw(), domain) };
 
-    // SAFETY: `parent` is a valid device with an MSI domain; `write_msi_msg` is a valid callback.
-    let ret = unsafe {
-        bindings::platform_device_msi_init_and_alloc_irqs(
-            parent.as_raw(),
-            num_db.into(),
-            Some(write_msi_msg),
-        )
-    };
+        // The write-back callback must find the array when the interrupts are allocated.
+        let mut published = Published::new(ctrl, Storage::new(num_db, DoorbellKind::Msi, None)?)?;
 
-    if ret != 0 {
-        dev_err!(dev, "Failed to allocate MSI\n");
+        let ret = if shared {
+            0
+        } else {
+            // SAFETY: `parent` is a valid device with an MSI parent domain and no device MSI
+            // domain: no other function uses one, and the last one to free its doorbells
+            // removed it. `write_msi_msg` is a valid callback.
+            unsafe {
+                bindings::platform_device_msi_init(
+                    parent.as_raw(),
+                    indexes.hwsize,
+                    Some(write_msi_msg),
+                )
+            }
+        };
 
-        // Unlike C, remove the per-device MSI domain if it was created (every error but these
-        // two): a domain left behind makes the next allocation fail with a warning.
-        if ret != EINVAL.to_errno() && ret != ENODEV.to_errno() {
-            // SAFETY: `parent` is valid; the failed allocation left no interrupt allocated.
-            unsafe { bindings::platform_device_msi_free_irqs_all(parent.as_raw()) };
+        let ret = if ret == 0 {
+            // SAFETY: `parent` has its device MSI domain, with room for `indexes`.
+            unsafe {
+                bindings::msi_domain_alloc_irqs_range(
+                    parent.as_raw(),
+                    bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
+                    indexes.first,
+                    indexes.last,
+                )
+            }
+        } else {
+            ret
+        };
+
+        if ret != 0 {
+            dev_err!(dev, "Failed to allocate MSI\n");
+
+            // Unlike C, leave no interrupt and no domain behind: a domain left behind makes the
+            // next allocation fail with a warning.
+            //
+            // SAFETY: `parent` is valid; the range is this function's, whose doorbells have no
+            // interrupt requested (they have none yet). The domain is removed only if no other
+            // function uses it.
+            unsafe {
+                bindings::msi_domain_free_irqs_range(
+                    parent.as_raw(),
+                    bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
+                    indexes.first,
+                    indexes.last,
+                );
+                if !shared {
+                    bindings::platform_device_msi_free_irqs_all(parent.as_raw());
+                }
+            }
+
+            published.retract();
+            return Err(Error::from_errno(ret));
         }
 
-        published.retract();
-        return Err(Error::from_errno(ret));
-    }
+        let virq = |i: u16| {
+            // SAFETY: `parent` is a valid device.
+            let virq = unsafe {
+                bindings::msi_domain_get_virq(
+                    parent.as_raw(),
+                    bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
+                    indexes.first + u32::from(i),
+                )
+            };
 
-    let virq = |i: u16| {
-        // SAFETY: `parent` is a valid device.
-        let virq = unsafe {
-            bindings::msi_domain_get_virq(
-                parent.as_raw(),
+            // Tell `write_msi_msg()` whose doorbell this is. The interrupts are only activated
+            // (and their messages written back) when requested, which cannot happen before this
+            // returns.
+            //
+            // SAFETY: `virq` was just allocated in the platform MSI domain of `parent`, so it
+            // has a valid MSI descriptor whose generic data belongs to the allocation site.
+            unsafe {
+                let desc = bindings::irq_get_msi_desc(virq);
+                if !desc.is_null() {
+                    (*desc).__bindgen_anon_1.data.icookie.ptr = func.as_raw().cast();
+                }
+            }
+
+            c_int::try_from(virq).unwrap_or(0)
+        };
+
+        // SAFETY: The platform MSIs of the function's range were just allocated for the array of
+        // `published`, one per doorbell, and belong to nothing else: the range is the function's
+        // own, and it had no doorbells.
+        unsafe { published.record_msis(virq) };
+
+        Ok(published)
+    })
+}
+
+/// Frees the platform MSIs of the `num_db` doorbells of the function of `ctrl`, and the MSI
+/// domain of the parent if no other function uses it.
+///
+/// # Safety
+///
+/// The function's MSIs must have been allocated by [`alloc`] for `num_db` doorbells, and none of
+/// them may be requested.
+pub(super) unsafe fn free(ctrl: &Controller<'_>, num_db: u16) {
+    let funcs = ctrl.max_functions();
+    let first = Indexes::base(ctrl.func_no(), funcs);
+    let parent = ctrl.parent().as_raw();
+
+    ctrl.with_lock(|| {
+        // SAFETY: `parent` is valid; by the safety requirements, the range holds the function's
+        // doorbell interrupts, none of them requested.
+        unsafe {
+            bindings::msi_domain_free_irqs_range(
+                parent,
                 bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
-                i.into(),
+                first,
+                first + u32::from(num_db.max(1)) - 1,
             )
         };
 
-        // Tell `write_msi_msg()` whose doorbell this is. The interrupts are only activated (and
-        // their messages written back) when requested, which cannot happen before this returns.
-        //
-        // SAFETY: `virq` was just allocated in the platform MSI domain of `parent`, so it has a
-        // valid MSI descriptor whose generic data belongs to the allocation site.
-        unsafe {
-            let desc = bindings::irq_get_msi_desc(virq);
-            if !desc.is_null() {
-                (*desc).__bindgen_anon_1.data.icookie.ptr = func.as_raw().cast();
-            }
+        if !others_use_domain(ctrl) {
+            // SAFETY: `parent` is valid and no function has interrupts in its domain anymore.
+            unsafe { bindings::platform_device_msi_free_irqs_all(parent) };
         }
-
-        c_int::try_from(virq).unwrap_or(0)
-    };
-
-    // SAFETY: The platform MSIs of `parent` were just allocated for the array of `published`, one
-    // per doorbell, and belong to nothing else: only the first function of the controller
-    // allocates doorbells, and it had none.
-    unsafe { published.record_msis(virq) };
-
-    Ok(published)
+    });
 }

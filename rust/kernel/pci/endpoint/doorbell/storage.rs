@@ -335,8 +335,8 @@ pub(super) fn dma_to_u64(addr: DmaAddress) -> u64 {
 ///
 /// - `self.storage` is the array published in `self.ctrl.function()`, and the function has no
 ///   other.
-/// - For MSI doorbells, the platform MSIs of the controller's parent are the doorbells'
-///   interrupts, allocated for this array, or none at all.
+/// - For MSI doorbells, the platform MSIs of the function's range in the MSI domain of the
+///   controller's parent are the doorbells' interrupts, allocated for this array, or none at all.
 /// - No interrupt of the doorbells is requested when `self` is dropped: whoever requests one
 ///   keeps `self` alive until it is freed (see `Doorbells`), or leaks it.
 pub(super) struct Published<'a> {
@@ -411,15 +411,15 @@ impl<'a> Published<'a> {
         &self.storage
     }
 
-    /// Records that the platform MSIs of the controller's parent were allocated for the
-    /// doorbells, so that dropping `self` frees them, and sets the interrupt number of each entry
-    /// to `virq(i)`.
+    /// Records that the function's platform MSIs of the controller's parent were allocated for
+    /// the doorbells, so that dropping `self` frees them, and sets the interrupt number of each
+    /// entry to `virq(i)`.
     ///
     /// # Safety
     ///
     /// Whether the MSIs exist is only known to the caller of the MSI core: the platform MSIs of
-    /// the controller's parent must have been allocated for this array, one per doorbell, and be
-    /// owned by nothing else.
+    /// the function's range (see `msi::Indexes`) must have been allocated by `msi::alloc()` for
+    /// this array, one per doorbell, and be owned by nothing else.
     pub(super) unsafe fn record_msis(&mut self, mut virq: impl FnMut(u16) -> c_int) {
         // INVARIANT: By the safety requirements.
         self.msi_allocated = true;
@@ -450,9 +450,10 @@ impl<'a> Published<'a> {
 impl Drop for Published<'_> {
     fn drop(&mut self) {
         if self.msi_allocated {
-            // SAFETY: By the type invariants, the platform MSIs of the parent are the interrupts
-            // of these doorbells, and none of them is requested anymore.
-            unsafe { bindings::platform_device_msi_free_irqs_all(self.ctrl.parent().as_raw()) };
+            // SAFETY: By the type invariants, the function's platform MSIs of the parent are the
+            // interrupts of these doorbells, allocated by `msi::alloc()` for `len` of them, and
+            // none of them is requested anymore.
+            unsafe { super::msi::free(&self.ctrl, self.storage.len) };
         }
 
         // No interrupt refers to the array anymore: retract it before freeing it.

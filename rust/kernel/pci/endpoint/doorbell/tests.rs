@@ -19,9 +19,12 @@ mod suite {
                     page_window,
                     plan_sources,
                     source_index,
+                    Share,
                     Source, //
                 },
+                msi::Indexes,
                 storage::Storage,
+                MSI_PER_FUNCTION,
                 DoorbellKind,
                 DoorbellMsg,
                 DoorbellTarget,
@@ -33,6 +36,12 @@ mod suite {
             BarNo, //
         },
         prelude::*,
+    };
+
+    /// The share of the function of a controller with one function.
+    const ONE: Share = Share {
+        func_no: 0,
+        funcs: 1,
     };
 
     fn doorbell_res(phys_addr: PhysAddr, exposed: Option<BarLocation>, irq: u32) -> AuxResource {
@@ -57,7 +66,7 @@ mod suite {
     }
 
     fn plan(resources: &[AuxResource], num_db: u16) -> Result<KVec<Source>> {
-        let plan = plan_sources(resources, num_db)?;
+        let plan = plan_sources(resources, num_db, ONE)?;
         let mut v = KVec::with_capacity(plan.len(), GFP_KERNEL)?;
 
         for s in plan.iter() {
@@ -73,7 +82,7 @@ mod suite {
     fn entries(resources: &[AuxResource], num_db: u16) -> Result<Storage<'static>> {
         let mut storage = Storage::new(num_db, DoorbellKind::Embedded, None)?;
 
-        fill(&mut storage, &plan_sources(resources, num_db)?)?;
+        fill(&mut storage, &plan_sources(resources, num_db, ONE)?)?;
         Ok(storage)
     }
 
@@ -319,5 +328,99 @@ mod suite {
         assert_eq!(storage.len(), 3);
         assert_eq!(storage.kind(), DoorbellKind::Embedded);
         Ok(())
+    }
+
+    #[test]
+    fn share_distinct_parts_when_enough() {
+        let share = |func_no, funcs| Share { func_no, funcs };
+
+        // One function has every resource.
+        assert_eq!(ONE.part(5), (0, 5));
+        // Two functions, enough resources: disjoint parts covering all of them.
+        assert_eq!(share(0, 2).part(4), (0, 2));
+        assert_eq!(share(1, 2).part(4), (2, 2));
+        assert_eq!(share(0, 2).part(3), (0, 1));
+        assert_eq!(share(1, 2).part(3), (1, 2));
+        assert_eq!(share(0, 2).part(2), (0, 1));
+        assert_eq!(share(1, 2).part(2), (1, 1));
+        // Fewer resources than functions: shared, one each.
+        assert_eq!(share(0, 2).part(1), (0, 1));
+        assert_eq!(share(1, 2).part(1), (0, 1));
+        assert_eq!(share(2, 3).part(2), (0, 1));
+        // No resource at all.
+        assert_eq!(share(1, 2).part(0), (0, 0));
+    }
+
+    #[test]
+    fn second_function_plans_its_own_sources() -> Result {
+        let res = [
+            doorbell_res(0x1000, None, 1),
+            unknown_res(0x8000),
+            doorbell_res(0x2000, None, 2),
+        ];
+        let second = Share {
+            func_no: 1,
+            funcs: 2,
+        };
+
+        let first: KVec<Source> = {
+            let plan = plan_sources(&res, 4, Share { func_no: 0, funcs: 2 })?;
+            let mut v = KVec::new();
+            for s in plan.iter() {
+                v.push(s, GFP_KERNEL)?;
+            }
+            v
+        };
+        let plan = plan_sources(&res, 4, second)?;
+        let mine: Option<Source> = plan.iter().next();
+
+        assert_eq!(plan.len(), 1);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].phys_addr, 0x1000);
+        assert_eq!(mine.map(|s| s.phys_addr), Some(0x2000));
+
+        // One resource for two functions: both use it.
+        let one = [doorbell_res(0x1000, None, 1)];
+        assert_eq!(
+            plan_sources(&one, 2, second)?.iter().next().map(|s| s.phys_addr),
+            Some(0x1000)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn msi_indexes_per_function() {
+        // One function: exactly its doorbells, as the C allocator.
+        assert_eq!(
+            Indexes::new(0, 1, 3),
+            Ok(Indexes {
+                first: 0,
+                last: 2,
+                hwsize: 3
+            })
+        );
+        assert_eq!(Indexes::new(0, 1, 200).map(|i| i.hwsize), Ok(200));
+
+        // Two functions: a range of MSI_PER_FUNCTION each, in a domain for both.
+        let per = u32::from(MSI_PER_FUNCTION);
+        assert_eq!(
+            Indexes::new(1, 2, 2),
+            Ok(Indexes {
+                first: per,
+                last: per + 1,
+                hwsize: 2 * per
+            })
+        );
+        assert_eq!(
+            Indexes::new(0, 2, MSI_PER_FUNCTION).map(|i| i.last),
+            Ok(per - 1)
+        );
+        assert_eq!(
+            Indexes::new(1, 2, MSI_PER_FUNCTION + 1).err(),
+            Some(EINVAL)
+        );
+        // Not a function of the controller, no doorbell.
+        assert_eq!(Indexes::new(2, 2, 1).err(), Some(EINVAL));
+        assert_eq!(Indexes::new(0, 2, 0).err(), Some(EINVAL));
     }
 }
