@@ -34,12 +34,12 @@ use crate::{
         doorbell::{
             alloc_doorbell,
             embedded::phys_to_u64,
-            Doorbells,
-            MSI_PER_FUNCTION,
             storage::dma_to_u64,
             DoorbellKind,
             DoorbellTarget,
+            Doorbells,
             Message, //
+            MSI_PER_FUNCTION,
         },
         BarNo,
         Function, //
@@ -571,8 +571,14 @@ mod tests {
         assert_eq!((hits0, hits1), (1, 1));
         assert!(written1.address != 0 && written0.address != 0);
         assert!(written1.data != written0.data);
-        assert_eq!(Message::from_raw(&db1.published.storage().read(0).msg).address, 0);
-        assert_eq!(Message::from_raw(&db0.published.storage().read(1).msg).address, 0);
+        assert_eq!(
+            Message::from_raw(&db1.published.storage().read(0).msg).address,
+            0
+        );
+        assert_eq!(
+            Message::from_raw(&db0.published.storage().read(1).msg).address,
+            0
+        );
 
         drop(db0);
         drop(db1);

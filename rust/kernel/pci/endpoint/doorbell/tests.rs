@@ -24,11 +24,11 @@ mod suite {
                 },
                 msi::Indexes,
                 storage::Storage,
-                MSI_PER_FUNCTION,
                 DoorbellKind,
                 DoorbellMsg,
                 DoorbellTarget,
                 Message, //
+                MSI_PER_FUNCTION,
             },
             AuxResource,
             AuxResourceKind,
@@ -364,7 +364,14 @@ mod suite {
         };
 
         let first: KVec<Source> = {
-            let plan = plan_sources(&res, 4, Share { func_no: 0, funcs: 2 })?;
+            let plan = plan_sources(
+                &res,
+                4,
+                Share {
+                    func_no: 0,
+                    funcs: 2,
+                },
+            )?;
             let mut v = KVec::new();
             for s in plan.iter() {
                 v.push(s, GFP_KERNEL)?;
@@ -382,7 +389,10 @@ mod suite {
         // One resource for two functions: both use it.
         let one = [doorbell_res(0x1000, None, 1)];
         assert_eq!(
-            plan_sources(&one, 2, second)?.iter().next().map(|s| s.phys_addr),
+            plan_sources(&one, 2, second)?
+                .iter()
+                .next()
+                .map(|s| s.phys_addr),
             Some(0x1000)
         );
         Ok(())
@@ -415,10 +425,7 @@ mod suite {
             Indexes::new(0, 2, MSI_PER_FUNCTION).map(|i| i.last),
             Ok(per - 1)
         );
-        assert_eq!(
-            Indexes::new(1, 2, MSI_PER_FUNCTION + 1).err(),
-            Some(EINVAL)
-        );
+        assert_eq!(Indexes::new(1, 2, MSI_PER_FUNCTION + 1).err(), Some(EINVAL));
         // Not a function of the controller, no doorbell.
         assert_eq!(Indexes::new(2, 2, 1).err(), Some(EINVAL));
         assert_eq!(Indexes::new(0, 2, 0).err(), Some(EINVAL));
