@@ -6,16 +6,16 @@
  * UML cannot mmap virt-pci BARs into user space, so each controller has
  * /sys/kernel/debug/pci-loopback-ep/<device>/host-bar0 .. host-bar5 (root
  * only), the BARs of function 0, and host-fF-bar0 .. host-fF-bar5 for
- * function F of a controller with several.  A read or write of these files at file offset N is a sequence of
- * 32-bit host memory accesses to BAR offset N, N + 4, ..., exactly as a
- * host driver's readl()/writel() on that BAR: same inbound translation,
- * same checks (memory decoding enabled, unbacked ranges read as all-ones,
- * writes to them dropped, doorbells ring on aligned 32-bit writes).  The
- * file content is the little-endian byte image of the BAR.  Offsets and
- * lengths must be multiples of 4 (else -EINVAL); the files end at the
- * largest BAR size the controller supports (16 MiB) and one call moves at
- * most a page.  Test scenarios use them to play a hostile host against
- * endpoint functions.
+ * function F of a controller with several.  A read or write of these files
+ * at file offset N is a sequence of 32-bit host memory accesses to BAR
+ * offset N, N + 4, ..., exactly as a host driver's readl()/writel() on
+ * that BAR: same inbound translation, same checks (memory decoding
+ * enabled, unbacked ranges read as all-ones, writes to them dropped,
+ * doorbells ring on aligned 32-bit writes).  The file content is the
+ * little-endian byte image of the BAR.  Offsets and lengths must be
+ * multiples of 4 (else -EINVAL); the files end at the largest BAR size the
+ * controller supports (16 MiB) and one call moves at most a page.  Test
+ * scenarios use them to play a hostile host against endpoint functions.
  *
  * The exerciser also owns a host buffer for endpoint transfers, and an
  * IOMMU-like confinement of the endpoint's accesses to host memory:
