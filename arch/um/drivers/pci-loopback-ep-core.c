@@ -37,6 +37,17 @@
  *  - EP -> host transactions (outbound, MSI, DMA) need the link up and Bus
  *    Master Enable; host BAR accesses need Memory Space Enable.
  *
+ * Functions: "max-functions" (default 1, at most 8) physical functions,
+ * each with its own configuration space, BARs, inbound translations and
+ * MSI/MSI-X capabilities (struct lbep_fn, indexed by the func_no of the
+ * EPC operations).  On the host side they are the functions of one
+ * multi-function virt-pci device (function 0's header type says so), so
+ * host drivers bind each on its own.  The outbound window, its translation
+ * table (each entry remembers the function that mapped it, whose Bus
+ * Master Enable and MSI programming its transactions obey), the embedded
+ * doorbells, the DMA engine and the link are the controller's, shared by
+ * its functions.
+ *
  * Link: start() queues a work item that calls pci_epc_linkup() and then
  * registers the virt-pci device (link training precedes enumeration);
  * stop() unregisters it, calls pci_epc_linkdown() and resets everything the
@@ -78,9 +89,10 @@
  *    pci-loopback-ep-epc.c runs with it held.  The driver also takes it in
  *    the link work after the host side is gone.  Writers of bar[].map, bar[]
  *    geometry, ob[], link_want and host_visible hold it.
- *  - lbep::cfg_lock (raw spinlock, irqsave): the shadow config space
- *    (cfg[], wmask[], msi_cap, msix_cap, cmd) and the BAR geometry copy used
- *    by it.  Never held while calling out (IRQ delivery, memcpy of payload).
+ *  - lbep::cfg_lock (raw spinlock, irqsave): the shadow config space of
+ *    every function (cfg[], wmask[], msi_cap, msix_cap, cmd) and the BAR
+ *    geometry copy used by it.  Never held while calling out (IRQ
+ *    delivery, memcpy of payload).
  *  - lbep::ob_lock (raw spinlock, irqsave): the outbound table ob[].  Only
  *    held to look an entry up or to change it.
  *  - RCU: bar[].map (inbound translations, freed with kfree_rcu()), the
@@ -319,10 +331,11 @@ static void lbep_aux_free(struct lbep *ep)
 	ep->nr_aux = 0;
 }
 
-/* "embedded-bar": expose the doorbell page permanently through @bar */
-static int lbep_reserve_db_bar(struct lbep *ep, enum pci_barno bar)
+/* "embedded-bar": expose the doorbell page permanently through @bar of @fn */
+static int lbep_reserve_db_bar(struct lbep_fn *fn, enum pci_barno bar)
 {
-	struct lbep_bar *b = &ep->bar[bar];
+	struct lbep *ep = fn->ep;
+	struct lbep_bar *b = &fn->bar[bar];
 	struct lbep_ib_map *map;
 	unsigned long flags;
 
@@ -339,8 +352,8 @@ static int lbep_reserve_db_bar(struct lbep *ep, enum pci_barno bar)
 	b->flags = ep->features.bar[bar].only_64bit ?
 		   PCI_BASE_ADDRESS_MEM_TYPE_64 : PCI_BASE_ADDRESS_MEM_TYPE_32;
 	if ((b->flags & PCI_BASE_ADDRESS_MEM_TYPE_64) && bar < BAR_5)
-		ep->bar[bar + 1].upper = true;
-	lbep_cfg_program_bar(ep, bar);
+		fn->bar[bar + 1].upper = true;
+	lbep_cfg_program_bar(fn, bar);
 	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
 
 	rcu_assign_pointer(b->map, map);
@@ -351,13 +364,25 @@ static int lbep_reserve_db_bar(struct lbep *ep, enum pci_barno bar)
 static void lbep_free_inbound(struct lbep *ep)
 {
 	struct lbep_ib_map *map;
+	unsigned int f;
 	int bar;
 
-	for (bar = BAR_0; bar <= BAR_5; bar++) {
-		map = rcu_replace_pointer(ep->bar[bar].map, NULL, true);
-		if (map)
-			kfree_rcu(map, rcu);
+	for (f = 0; f < ep->nr_funcs; f++) {
+		for (bar = BAR_0; bar <= BAR_5; bar++) {
+			map = rcu_replace_pointer(ep->fn[f].bar[bar].map, NULL,
+						  true);
+			if (map)
+				kfree_rcu(map, rcu);
+		}
 	}
+}
+
+static void lbep_clear_irqs(struct lbep *ep)
+{
+	unsigned int f;
+
+	for (f = 0; f < ep->nr_funcs; f++)
+		ep->fn[f].umdev.irq = 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -366,14 +391,18 @@ static void lbep_free_inbound(struct lbep *ep)
 
 static int lbep_link_bring_up(struct lbep *ep)
 {
+	struct um_pci_device *devs[LBEP_MAX_FUNCS];
+	unsigned int f;
 	int ret;
 
-	ep->umdev.irq = 0;
+	lbep_clear_irqs(ep);
+	for (f = 0; f < ep->nr_funcs; f++)
+		devs[f] = &ep->fn[f].umdev;
 	WRITE_ONCE(ep->link_up, true);
 	pci_epc_linkup(ep->epc);
 
-	/* Host drivers probe inside this call */
-	ret = um_pci_device_register(&ep->umdev);
+	/* Host drivers probe inside this call, every function's */
+	ret = um_pci_device_register_multi(devs, ep->nr_funcs);
 	if (ret) {
 		dev_err(ep->dev, "cannot register with virt-pci: %d\n", ret);
 		WRITE_ONCE(ep->link_up, false);
@@ -394,9 +423,10 @@ static void lbep_link_bring_down(struct lbep *ep)
 	WRITE_ONCE(ep->link_up, false);
 	synchronize_rcu();
 
-	um_pci_device_unregister(&ep->umdev);
+	/* Function 0 takes the others with it */
+	um_pci_device_unregister(&ep->fn[0].umdev);
 	ep->registered = false;
-	ep->umdev.irq = 0;
+	lbep_clear_irqs(ep);
 
 	pci_epc_linkdown(ep->epc);
 
@@ -458,9 +488,21 @@ static int lbep_parse_dt(struct lbep *ep, struct platform_device *pdev,
 			 enum lbep_profile *profile)
 {
 	struct device *dev = &pdev->dev;
+	u8 nr_funcs = 1;
 	bool has_parent;
 	struct resource *res;
 	int ret;
+
+	if (device_property_present(dev, "max-functions")) {
+		ret = device_property_read_u8(dev, "max-functions", &nr_funcs);
+		if (ret)
+			return dev_err_probe(dev, ret, "invalid max-functions\n");
+		if (!nr_funcs || nr_funcs > LBEP_MAX_FUNCS)
+			return dev_err_probe(dev, -EINVAL,
+					     "max-functions %u not in 1..%u\n",
+					     nr_funcs, LBEP_MAX_FUNCS);
+	}
+	ep->nr_funcs = nr_funcs;
 
 	res = platform_get_resource_byname(pdev, IORESOURCE_MEM, "addr_space");
 	if (!res)
@@ -579,10 +621,15 @@ static int lbep_setup_doorbells(struct lbep *ep)
 		return dev_err_probe(ep->dev, ret, "cannot allocate doorbell IRQs\n");
 
 	if (ep->db_mode == LBEP_DB_EMBEDDED_BAR) {
-		ret = lbep_reserve_db_bar(ep, LBEP_DB_BAR);
-		if (ret) {
-			lbep_aux_free(ep);
-			return ret;
+		unsigned int f;
+
+		/* Every function exposes the one doorbell page */
+		for (f = 0; f < ep->nr_funcs; f++) {
+			ret = lbep_reserve_db_bar(&ep->fn[f], LBEP_DB_BAR);
+			if (ret) {
+				lbep_aux_free(ep);
+				return ret;
+			}
 		}
 		ep->aux_bar = LBEP_DB_BAR;
 	}
@@ -596,6 +643,7 @@ static int lbep_probe(struct platform_device *pdev)
 	enum lbep_profile profile;
 	struct pci_epc *epc;
 	struct lbep *ep;
+	unsigned int f;
 	int ret;
 
 	ep = devm_kzalloc(dev, sizeof(*ep), GFP_KERNEL);
@@ -603,7 +651,6 @@ static int lbep_probe(struct platform_device *pdev)
 		return -ENOMEM;
 
 	ep->dev = dev;
-	ep->umdev.ops = &lbep_um_pci_ops;
 	raw_spin_lock_init(&ep->cfg_lock);
 	raw_spin_lock_init(&ep->ob_lock);
 	INIT_WORK(&ep->link_work, lbep_link_work);
@@ -612,6 +659,16 @@ static int lbep_probe(struct platform_device *pdev)
 	ret = lbep_parse_dt(ep, pdev, &profile);
 	if (ret)
 		return ret;
+
+	ep->fn = devm_kcalloc(dev, ep->nr_funcs, sizeof(*ep->fn), GFP_KERNEL);
+	if (!ep->fn)
+		return -ENOMEM;
+
+	for (f = 0; f < ep->nr_funcs; f++) {
+		ep->fn[f].umdev.ops = &lbep_um_pci_ops;
+		ep->fn[f].ep = ep;
+		ep->fn[f].func_no = f;
+	}
 
 	lbep_init_features(ep, profile);
 	lbep_cfg_init(ep);
@@ -633,7 +690,7 @@ static int lbep_probe(struct platform_device *pdev)
 	}
 
 	ep->epc = epc;
-	epc->max_functions = 1;	/* virt-pci only scans function 0 */
+	epc->max_functions = ep->nr_funcs;
 	epc_set_drvdata(epc, ep);
 	platform_set_drvdata(pdev, ep);
 
@@ -650,9 +707,10 @@ static int lbep_probe(struct platform_device *pdev)
 	pci_epc_init_notify(epc);
 	lbep_dbg_init(ep);
 
-	dev_info(dev, "window %pa+%#llx, doorbells: %s, %u aux\n",
+	dev_info(dev, "window %pa+%#llx, doorbells: %s, %u aux, %u function%s\n",
 		 &ep->win_base, ep->win_size,
-		 lbep_db_mode_names[ep->db_mode], ep->nr_aux);
+		 lbep_db_mode_names[ep->db_mode], ep->nr_aux, ep->nr_funcs,
+		 ep->nr_funcs > 1 ? "s" : "");
 
 	return 0;
 

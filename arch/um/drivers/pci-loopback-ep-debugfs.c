@@ -5,16 +5,17 @@
  *
  * UML cannot mmap virt-pci BARs into user space, so each controller has
  * /sys/kernel/debug/pci-loopback-ep/<device>/host-bar0 .. host-bar5 (root
- * only).  A read or write of these files at file offset N is a sequence of
- * 32-bit host memory accesses to BAR offset N, N + 4, ..., exactly as a
- * host driver's readl()/writel() on that BAR: same inbound translation,
- * same checks (memory decoding enabled, unbacked ranges read as all-ones,
- * writes to them dropped, doorbells ring on aligned 32-bit writes).  The
- * file content is the little-endian byte image of the BAR.  Offsets and
- * lengths must be multiples of 4 (else -EINVAL); the files end at the
- * largest BAR size the controller supports (16 MiB) and one call moves at
- * most a page.  Test scenarios use them to play a hostile host against
- * endpoint functions.
+ * only), the BARs of function 0, and host-fF-bar0 .. host-fF-bar5 for
+ * function F of a controller with several.  A read or write of these files
+ * at file offset N is a sequence of 32-bit host memory accesses to BAR
+ * offset N, N + 4, ..., exactly as a host driver's readl()/writel() on
+ * that BAR: same inbound translation, same checks (memory decoding
+ * enabled, unbacked ranges read as all-ones, writes to them dropped,
+ * doorbells ring on aligned 32-bit writes).  The file content is the
+ * little-endian byte image of the BAR.  Offsets and lengths must be
+ * multiples of 4 (else -EINVAL); the files end at the largest BAR size the
+ * controller supports (16 MiB) and one call moves at most a page.  Test
+ * scenarios use them to play a hostile host against endpoint functions.
  *
  * The exerciser also owns a host buffer for endpoint transfers, and an
  * IOMMU-like confinement of the endpoint's accesses to host memory:
@@ -103,7 +104,7 @@ static ssize_t lbep_dbg_bar_read(struct file *file, char __user *ubuf,
 		u8 buf[sizeof(u32)];
 		struct lbep_xfer x = { .op = LBEP_XFER_READ, .rbuf = buf };
 
-		lbep_host_bar_xfer(d->ep, d->bar, *ppos + done, &x, sizeof(buf));
+		lbep_host_bar_xfer(d->fn, d->bar, *ppos + done, &x, sizeof(buf));
 		if (copy_to_user(ubuf + done, buf, sizeof(buf)))
 			break;
 	}
@@ -130,7 +131,7 @@ static ssize_t lbep_dbg_bar_write(struct file *file, const char __user *ubuf,
 
 		if (copy_from_user(buf, ubuf + done, sizeof(buf)))
 			break;
-		lbep_host_bar_xfer(d->ep, d->bar, *ppos + done, &x, sizeof(buf));
+		lbep_host_bar_xfer(d->fn, d->bar, *ppos + done, &x, sizeof(buf));
 	}
 
 	if (!done)
@@ -321,18 +322,29 @@ static const struct file_operations lbep_dbg_floor_fops = {
 	.llseek	= default_llseek,
 };
 
+/* The BARs of function 0 are host-barN, those of function F host-fF-barN */
 void lbep_dbg_init(struct lbep *ep)
 {
-	char name[sizeof("host-barN")];
+	char name[32];
+	unsigned int f;
 	int bar;
 
 	ep->dbg_dir = debugfs_create_dir(dev_name(ep->dev), lbep_dbg_root);
-	for (bar = BAR_0; bar <= BAR_5; bar++) {
-		ep->dbg_bar[bar].ep = ep;
-		ep->dbg_bar[bar].bar = bar;
-		snprintf(name, sizeof(name), "host-bar%d", bar);
-		debugfs_create_file(name, 0600, ep->dbg_dir, &ep->dbg_bar[bar],
-				    &lbep_dbg_bar_fops);
+	for (f = 0; f < ep->nr_funcs; f++) {
+		struct lbep_fn *fn = &ep->fn[f];
+
+		for (bar = BAR_0; bar <= BAR_5; bar++) {
+			fn->dbg_bar[bar].fn = fn;
+			fn->dbg_bar[bar].bar = bar;
+			if (f)
+				snprintf(name, sizeof(name), "host-f%u-bar%d",
+					 f, bar);
+			else
+				snprintf(name, sizeof(name), "host-bar%d", bar);
+			debugfs_create_file(name, 0600, ep->dbg_dir,
+					    &fn->dbg_bar[bar],
+					    &lbep_dbg_bar_fops);
+		}
 	}
 
 	ep->hbuf = alloc_pages_exact(LBEP_HBUF_SIZE, GFP_KERNEL | __GFP_ZERO);

@@ -77,12 +77,21 @@ static void *lbep_dma_resolve(struct lbep *ep, u64 addr, bool remote,
 			      size_t *len)
 {
 	size_t n = min_t(size_t, *len, PAGE_SIZE - offset_in_page(addr));
+	const struct lbep_fn *fn = NULL;
 	u64 pci, seg;
+	u8 func_no;
 
+	/*
+	 * Through an outbound window the transfer is its function's; a host
+	 * address given directly is any function's (the channels are the
+	 * controller's).
+	 */
 	if (!remote && addr >= ep->win_base &&
 	    addr - ep->win_base < ep->win_size) {
-		if (!lbep_ob_translate(ep, addr, &pci, &seg))
+		if (!lbep_ob_translate(ep, addr, &pci, &seg, &func_no) ||
+		    func_no >= ep->nr_funcs)
 			return NULL;
+		fn = &ep->fn[func_no];
 		addr = pci;
 		remote = true;
 		n = min_t(u64, n, seg);
@@ -90,8 +99,7 @@ static void *lbep_dma_resolve(struct lbep *ep, u64 addr, bool remote,
 	}
 
 	if (remote) {
-		if (!READ_ONCE(ep->link_up) ||
-		    !(READ_ONCE(ep->cmd) & PCI_COMMAND_MASTER))
+		if (!READ_ONCE(ep->link_up) || !lbep_bus_master(ep, fn))
 			return NULL;
 		if (lbep_range_overlaps(addr, n, LBEP_VPCI_MSI_PAGE, PAGE_SIZE))
 			return NULL;

@@ -25,31 +25,43 @@
 #define LBEP_MIN_BAR_SIZE	16
 #define LBEP_MAX_SUBMAP		8	/* inbound windows per BAR */
 
+/* The function @func_no of the controller, or NULL if it has none */
+static struct lbep_fn *lbep_epc_fn(struct pci_epc *epc, u8 func_no)
+{
+	struct lbep *ep = epc_get_drvdata(epc);
+
+	if (func_no >= ep->nr_funcs)
+		return NULL;
+
+	return &ep->fn[func_no];
+}
+
 static int lbep_write_header(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 			     struct pci_epf_header *hdr)
 {
 	struct lbep *ep = epc_get_drvdata(epc);
+	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
 	unsigned long flags;
 	u8 pin = 0;
 
 	lockdep_assert_held(&epc->lock);
 
-	if (hdr->interrupt_pin > PCI_INTERRUPT_INTD)
+	if (!fn || hdr->interrupt_pin > PCI_INTERRUPT_INTD)
 		return -EINVAL;
 	if (ep->features.intx_capable)
 		pin = hdr->interrupt_pin;
 
 	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	lbep_cfg_wr16(ep, PCI_VENDOR_ID, hdr->vendorid);
-	lbep_cfg_wr16(ep, PCI_DEVICE_ID, hdr->deviceid);
-	ep->cfg[PCI_REVISION_ID] = hdr->revid;
-	ep->cfg[PCI_CLASS_PROG] = hdr->progif_code;
-	ep->cfg[PCI_CLASS_DEVICE] = hdr->subclass_code;
-	ep->cfg[PCI_CLASS_DEVICE + 1] = hdr->baseclass_code;
-	ep->cfg[PCI_CACHE_LINE_SIZE] = hdr->cache_line_size;
-	lbep_cfg_wr16(ep, PCI_SUBSYSTEM_VENDOR_ID, hdr->subsys_vendor_id);
-	lbep_cfg_wr16(ep, PCI_SUBSYSTEM_ID, hdr->subsys_id);
-	ep->cfg[PCI_INTERRUPT_PIN] = pin;
+	lbep_cfg_wr16(fn, PCI_VENDOR_ID, hdr->vendorid);
+	lbep_cfg_wr16(fn, PCI_DEVICE_ID, hdr->deviceid);
+	fn->cfg[PCI_REVISION_ID] = hdr->revid;
+	fn->cfg[PCI_CLASS_PROG] = hdr->progif_code;
+	fn->cfg[PCI_CLASS_DEVICE] = hdr->subclass_code;
+	fn->cfg[PCI_CLASS_DEVICE + 1] = hdr->baseclass_code;
+	fn->cfg[PCI_CACHE_LINE_SIZE] = hdr->cache_line_size;
+	lbep_cfg_wr16(fn, PCI_SUBSYSTEM_VENDOR_ID, hdr->subsys_vendor_id);
+	lbep_cfg_wr16(fn, PCI_SUBSYSTEM_ID, hdr->subsys_id);
+	fn->cfg[PCI_INTERRUPT_PIN] = pin;
 	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
 
 	return 0;
@@ -115,9 +127,10 @@ einval:
 }
 
 /* Can @bar be (re)configured from scratch with @flags? */
-static int lbep_bar_check_geometry(struct lbep *ep, enum pci_barno bar,
+static int lbep_bar_check_geometry(struct lbep_fn *fn, enum pci_barno bar,
 				   int flags, unsigned int num_submap)
 {
+	struct lbep *ep = fn->ep;
 	const struct lbep_bar *next;
 
 	/*
@@ -133,7 +146,7 @@ static int lbep_bar_check_geometry(struct lbep *ep, enum pci_barno bar,
 	if (bar == BAR_5)
 		return -EINVAL;
 
-	next = &ep->bar[bar + 1];
+	next = &fn->bar[bar + 1];
 	if (next->size || next->reserved ||
 	    ep->features.bar[bar + 1].type == BAR_RESERVED)
 		return -EBUSY;
@@ -145,6 +158,7 @@ static int lbep_set_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 			struct pci_epf_bar *epf_bar)
 {
 	struct lbep *ep = epc_get_drvdata(epc);
+	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
 	enum pci_barno bar = epf_bar->barno;
 	struct lbep_ib_map *map, *old;
 	u64 size = epf_bar->size;
@@ -154,10 +168,10 @@ static int lbep_set_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 
 	lockdep_assert_held(&epc->lock);
 
-	if (bar < BAR_0 || bar > BAR_5)
+	if (!fn || bar < BAR_0 || bar > BAR_5)
 		return -EINVAL;
 
-	b = &ep->bar[bar];
+	b = &fn->bar[bar];
 	if (b->reserved || ep->features.bar[bar].type == BAR_RESERVED ||
 	    ep->features.bar[bar].type == BAR_DISABLED)
 		return -EINVAL;
@@ -188,7 +202,7 @@ static int lbep_set_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 		}
 	} else {
 		/* First configuration, or reconfiguration while unlinked */
-		ret = lbep_bar_check_geometry(ep, bar, flags,
+		ret = lbep_bar_check_geometry(fn, bar, flags,
 					      epf_bar->num_submap);
 		if (ret) {
 			kfree(map);
@@ -197,12 +211,12 @@ static int lbep_set_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 
 		raw_spin_lock_irqsave(&ep->cfg_lock, irqflags);
 		if (b->size)
-			lbep_bar_drop_geometry(ep, bar);
+			lbep_bar_drop_geometry(fn, bar);
 		b->size = size;
 		b->flags = flags;
 		if (flags & PCI_BASE_ADDRESS_MEM_TYPE_64)
-			ep->bar[bar + 1].upper = true;
-		lbep_cfg_program_bar(ep, bar);
+			fn->bar[bar + 1].upper = true;
+		lbep_cfg_program_bar(fn, bar);
 		raw_spin_unlock_irqrestore(&ep->cfg_lock, irqflags);
 	}
 
@@ -217,6 +231,7 @@ static void lbep_clear_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 			   struct pci_epf_bar *epf_bar)
 {
 	struct lbep *ep = epc_get_drvdata(epc);
+	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
 	enum pci_barno bar = epf_bar->barno;
 	struct lbep_ib_map *old;
 	unsigned long flags;
@@ -224,10 +239,10 @@ static void lbep_clear_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 
 	lockdep_assert_held(&epc->lock);
 
-	if (bar < BAR_0 || bar > BAR_5)
+	if (!fn || bar < BAR_0 || bar > BAR_5)
 		return;
 
-	b = &ep->bar[bar];
+	b = &fn->bar[bar];
 	if (b->reserved || b->upper)
 		return;
 
@@ -238,7 +253,7 @@ static void lbep_clear_bar(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 	/* While the host may use the BAR, keep it; accesses hit nothing */
 	if (!ep->host_visible && b->size) {
 		raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-		lbep_bar_drop_geometry(ep, bar);
+		lbep_bar_drop_geometry(fn, bar);
 		raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
 	}
 }
@@ -269,6 +284,9 @@ static int lbep_map_addr(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 
 	lockdep_assert_held(&epc->lock);
 
+	if (func_no >= ep->nr_funcs)
+		return -EINVAL;
+
 	if (!size || addr < ep->win_base || addr - ep->win_base >= ep->win_size ||
 	    size > ep->win_size - (addr - ep->win_base) ||
 	    check_add_overflow(pci_addr, (u64)size - 1, &last))
@@ -297,6 +315,7 @@ static int lbep_map_addr(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 		slot->cpu = addr;
 		slot->pci = pci_addr;
 		slot->size = size;
+		slot->func_no = func_no;
 	}
 	raw_spin_unlock_irqrestore(&ep->ob_lock, flags);
 
@@ -326,6 +345,7 @@ static int lbep_set_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 			u8 nr_irqs)
 {
 	struct lbep *ep = epc_get_drvdata(epc);
+	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
 	unsigned int mmc = order_base_2(nr_irqs);
 	unsigned int pos = LBEP_MSI_CAP;
 	unsigned long flags;
@@ -333,26 +353,26 @@ static int lbep_set_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 
 	lockdep_assert_held(&epc->lock);
 
-	if (!nr_irqs || mmc > 5)
+	if (!fn || !nr_irqs || mmc > 5)
 		return -EINVAL;
 
 	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	ctrl = ep->msi_cap ? lbep_cfg_rd16(ep, pos + PCI_MSI_FLAGS) : 0;
+	ctrl = fn->msi_cap ? lbep_cfg_rd16(fn, pos + PCI_MSI_FLAGS) : 0;
 	ctrl &= ~PCI_MSI_FLAGS_QMASK;
 	ctrl |= PCI_MSI_FLAGS_64BIT | FIELD_PREP(PCI_MSI_FLAGS_QMASK, mmc);
-	lbep_cfg_wr16(ep, pos + PCI_MSI_FLAGS, ctrl);
+	lbep_cfg_wr16(fn, pos + PCI_MSI_FLAGS, ctrl);
 
-	if (!ep->msi_cap) {
+	if (!fn->msi_cap) {
 		/* 64-bit capable, no per-vector masking */
-		lbep_wmask_set(ep, pos + PCI_MSI_FLAGS,
+		lbep_wmask_set(fn, pos + PCI_MSI_FLAGS,
 			       PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE, 2);
-		lbep_wmask_set(ep, pos + PCI_MSI_ADDRESS_LO, ~3U, 4);
-		lbep_wmask_set(ep, pos + PCI_MSI_ADDRESS_HI, ~0U, 4);
-		lbep_wmask_set(ep, pos + PCI_MSI_DATA_64, 0xffff, 2);
-		ep->msi_cap = true;
-		lbep_cfg_build_caps(ep);
+		lbep_wmask_set(fn, pos + PCI_MSI_ADDRESS_LO, ~3U, 4);
+		lbep_wmask_set(fn, pos + PCI_MSI_ADDRESS_HI, ~0U, 4);
+		lbep_wmask_set(fn, pos + PCI_MSI_DATA_64, 0xffff, 2);
+		fn->msi_cap = true;
+		lbep_cfg_build_caps(fn);
 	}
-	lbep_cfg_fixup(ep);
+	lbep_cfg_fixup(fn);
 	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
 
 	return 0;
@@ -360,12 +380,15 @@ static int lbep_set_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 
 static int lbep_get_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
 {
-	struct lbep *ep = epc_get_drvdata(epc);
+	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
 	struct lbep_irq_cfg c;
 
 	lockdep_assert_held(&epc->lock);
 
-	lbep_cfg_irq(ep, &c);
+	if (!fn)
+		return -EINVAL;
+
+	lbep_cfg_irq(fn, &c);
 	return lbep_msi_nvec(&c) ?: -EINVAL;
 }
 
@@ -373,6 +396,7 @@ static int lbep_set_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 			 u16 nr_irqs, enum pci_barno bir, u32 offset)
 {
 	struct lbep *ep = epc_get_drvdata(epc);
+	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
 	unsigned int pos = LBEP_MSIX_CAP;
 	unsigned long flags;
 	u64 pba, pba_end;
@@ -380,7 +404,7 @@ static int lbep_set_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 
 	lockdep_assert_held(&epc->lock);
 
-	if (!nr_irqs || nr_irqs > PCI_MSIX_FLAGS_QSIZE + 1 ||
+	if (!fn || !nr_irqs || nr_irqs > PCI_MSIX_FLAGS_QSIZE + 1 ||
 	    bir < BAR_0 || bir > BAR_5 || (offset & PCI_MSIX_TABLE_BIR))
 		return -EINVAL;
 
@@ -389,23 +413,23 @@ static int lbep_set_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 	pba_end = pba + DIV_ROUND_UP(nr_irqs, 64) * sizeof(u64);
 	if (pba_end > U32_MAX)
 		return -EINVAL;
-	if (ep->bar[bir].size && pba_end > ep->bar[bir].size)
+	if (fn->bar[bir].size && pba_end > fn->bar[bir].size)
 		return -EINVAL;
 
 	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	ctrl = ep->msix_cap ? lbep_cfg_rd16(ep, pos + PCI_MSIX_FLAGS) : 0;
+	ctrl = fn->msix_cap ? lbep_cfg_rd16(fn, pos + PCI_MSIX_FLAGS) : 0;
 	ctrl &= ~PCI_MSIX_FLAGS_QSIZE;
 	ctrl |= nr_irqs - 1;
-	lbep_cfg_wr16(ep, pos + PCI_MSIX_FLAGS, ctrl);
-	lbep_cfg_wr32(ep, pos + PCI_MSIX_TABLE, offset | bir);
-	lbep_cfg_wr32(ep, pos + PCI_MSIX_PBA, (u32)pba | bir);
+	lbep_cfg_wr16(fn, pos + PCI_MSIX_FLAGS, ctrl);
+	lbep_cfg_wr32(fn, pos + PCI_MSIX_TABLE, offset | bir);
+	lbep_cfg_wr32(fn, pos + PCI_MSIX_PBA, (u32)pba | bir);
 
-	if (!ep->msix_cap) {
-		lbep_wmask_set(ep, pos + PCI_MSIX_FLAGS,
+	if (!fn->msix_cap) {
+		lbep_wmask_set(fn, pos + PCI_MSIX_FLAGS,
 			       PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL,
 			       2);
-		ep->msix_cap = true;
-		lbep_cfg_build_caps(ep);
+		fn->msix_cap = true;
+		lbep_cfg_build_caps(fn);
 	}
 	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
 
@@ -414,25 +438,29 @@ static int lbep_set_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 
 static int lbep_get_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
 {
-	struct lbep *ep = epc_get_drvdata(epc);
+	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
 	struct lbep_irq_cfg c;
 
 	lockdep_assert_held(&epc->lock);
 
-	lbep_cfg_irq(ep, &c);
+	if (!fn)
+		return -EINVAL;
+
+	lbep_cfg_irq(fn, &c);
 	return lbep_msix_nvec(&c) ?: -EINVAL;
 }
 
-static int lbep_raise_intx(struct lbep *ep)
+static int lbep_raise_intx(struct lbep_fn *fn)
 {
+	struct lbep *ep = fn->ep;
 	unsigned long flags;
 	int irq, ret;
 	u16 cmd;
 	u8 pin;
 
 	raw_spin_lock_irqsave(&ep->cfg_lock, flags);
-	pin = ep->cfg[PCI_INTERRUPT_PIN];
-	cmd = lbep_cfg_rd16(ep, PCI_COMMAND);
+	pin = fn->cfg[PCI_INTERRUPT_PIN];
+	cmd = lbep_cfg_rd16(fn, PCI_COMMAND);
 	raw_spin_unlock_irqrestore(&ep->cfg_lock, flags);
 
 	if (!pin)
@@ -443,7 +471,7 @@ static int lbep_raise_intx(struct lbep *ep)
 		return 0;
 
 	rcu_read_lock();
-	irq = READ_ONCE(ep->umdev.irq);
+	irq = READ_ONCE(fn->umdev.irq);
 	if (READ_ONCE(ep->link_up) && irq > 0)
 		ret = generic_handle_irq_safe(irq) ? -EIO : 0;
 	else
@@ -453,52 +481,55 @@ static int lbep_raise_intx(struct lbep *ep)
 	return ret;
 }
 
-static int lbep_raise_msi(struct lbep *ep, u16 num)
+static int lbep_raise_msi(struct lbep_fn *fn, u16 num)
 {
 	struct lbep_irq_cfg c;
 
-	lbep_cfg_irq(ep, &c);
+	lbep_cfg_irq(fn, &c);
 	if (!num || num > lbep_msi_nvec(&c))
 		return -EINVAL;
 
 	/* virt-pci convention: consecutive, unaligned irq numbers */
-	return lbep_host_write32(ep, c.msi_addr, c.msi_data + num - 1);
+	return lbep_host_write32(fn, c.msi_addr, c.msi_data + num - 1);
 }
 
-static int lbep_raise_msix(struct lbep *ep, u16 num)
+static int lbep_raise_msix(struct lbep_fn *fn, u16 num)
 {
 	u32 data = 0, vctrl = 0;
 	struct lbep_irq_cfg c;
 	u64 addr = 0;
 
-	lbep_cfg_irq(ep, &c);
+	lbep_cfg_irq(fn, &c);
 	if (!num || num > lbep_msix_nvec(&c))
 		return -EINVAL;
 	if (c.msix_ctrl & PCI_MSIX_FLAGS_MASKALL)
 		return -EPERM;
 
-	if (!lbep_msix_entry(ep, c.msix_table, num - 1, &addr, &data, &vctrl))
+	if (!lbep_msix_entry(fn, c.msix_table, num - 1, &addr, &data, &vctrl))
 		return -EIO;
 	if (vctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT)
 		return -EPERM;
 
-	return lbep_host_write32(ep, addr, data);
+	return lbep_host_write32(fn, addr, data);
 }
 
 static int lbep_raise_irq(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 			  unsigned int type, u16 interrupt_num)
 {
-	struct lbep *ep = epc_get_drvdata(epc);
+	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
 
 	lockdep_assert_held(&epc->lock);
 
+	if (!fn)
+		return -EINVAL;
+
 	switch (type) {
 	case PCI_IRQ_INTX:
-		return lbep_raise_intx(ep);
+		return lbep_raise_intx(fn);
 	case PCI_IRQ_MSI:
-		return lbep_raise_msi(ep, interrupt_num);
+		return lbep_raise_msi(fn, interrupt_num);
 	case PCI_IRQ_MSIX:
-		return lbep_raise_msix(ep, interrupt_num);
+		return lbep_raise_msix(fn, interrupt_num);
 	default:
 		return -EINVAL;
 	}

@@ -50,8 +50,9 @@ struct lbep_ob_mapping {
 static struct lbep_window_slot lbep_slots[LBEP_NR_WINDOW_SLOTS];
 static DEFINE_MUTEX(lbep_slots_lock);	/* slot registration and owners */
 
+/* On a hit, *func_no (if not NULL) is the function the window belongs to */
 bool lbep_ob_translate(struct lbep *ep, phys_addr_t cpu, u64 *pci,
-		       u64 *seg)
+		       u64 *seg, u8 *func_no)
 {
 	unsigned long flags;
 	bool found = false;
@@ -66,6 +67,8 @@ bool lbep_ob_translate(struct lbep *ep, phys_addr_t cpu, u64 *pci,
 
 		*pci = e->pci + (cpu - e->cpu);
 		*seg = e->size - (cpu - e->cpu);
+		if (func_no)
+			*func_no = e->func_no;
 		found = true;
 		break;
 	}
@@ -93,14 +96,16 @@ static void lbep_ob_xfer(struct lbep_ob_mapping *m, unsigned int offset,
 		struct lbep *ep;
 		bool hit = false;
 		u64 pci, seg;
+		u8 func_no;
 
 		rcu_read_lock();
 		ep = rcu_dereference(m->slot->owner);
-		if (ep && lbep_ob_translate(ep, cpu, &pci, &seg)) {
+		if (ep && lbep_ob_translate(ep, cpu, &pci, &seg, &func_no) &&
+		    func_no < ep->nr_funcs) {
 			chunk = min_t(u64, chunk, seg);
 			chunk = min_t(size_t, chunk,
 				      PAGE_SIZE - offset_in_page(pci));
-			hit = lbep_host_access(ep, pci, x, chunk);
+			hit = lbep_host_access(&ep->fn[func_no], pci, x, chunk);
 		} else {
 			lbep_xfer_fill(x, 0xff, chunk);
 		}

@@ -238,10 +238,14 @@ static bool lbep_ib_resolve(const struct lbep_ib_map *map, u64 off,
 	return false;
 }
 
-/* Access @len bytes at offset @off of @bar; returns false if not all backed */
-bool lbep_ib_xfer(struct lbep *ep, enum pci_barno bar, u64 off,
+/*
+ * Access @len bytes at offset @off of @bar of @fn; returns false if not all
+ * backed
+ */
+bool lbep_ib_xfer(struct lbep_fn *fn, enum pci_barno bar, u64 off,
 		  struct lbep_xfer *x, size_t len, bool ram_only)
 {
+	struct lbep *ep = fn->ep;
 	bool ok = true;
 
 	while (len) {
@@ -251,7 +255,7 @@ bool lbep_ib_xfer(struct lbep *ep, enum pci_barno bar, u64 off,
 		u64 seg;
 
 		rcu_read_lock();
-		hit = lbep_ib_resolve(rcu_dereference(ep->bar[bar].map), off,
+		hit = lbep_ib_resolve(rcu_dereference(fn->bar[bar].map), off,
 				      &phys, &seg);
 		chunk = min_t(u64, len, seg);
 		if (hit) {
@@ -274,7 +278,7 @@ bool lbep_ib_xfer(struct lbep *ep, enum pci_barno bar, u64 off,
 }
 
 /* Read MSI-X table entry @idx from the memory behind the table BAR */
-bool lbep_msix_entry(struct lbep *ep, u32 table, unsigned int idx,
+bool lbep_msix_entry(struct lbep_fn *fn, u32 table, unsigned int idx,
 		     u64 *addr, u32 *data, u32 *ctrl)
 {
 	enum pci_barno bir = FIELD_GET(PCI_MSIX_TABLE_BIR, table);
@@ -287,7 +291,7 @@ bool lbep_msix_entry(struct lbep *ep, u32 table, unsigned int idx,
 
 	off = (u64)(table & PCI_MSIX_TABLE_OFFSET) +
 	      (u64)idx * PCI_MSIX_ENTRY_SIZE;
-	if (!lbep_ib_xfer(ep, bir, off, &x, sizeof(buf), true))
+	if (!lbep_ib_xfer(fn, bir, off, &x, sizeof(buf), true))
 		return false;
 
 	*addr = get_unaligned_le64(&buf[PCI_MSIX_ENTRY_LOWER_ADDR]);
@@ -300,15 +304,15 @@ bool lbep_msix_entry(struct lbep *ep, u32 table, unsigned int idx,
  * Host side of a transaction: virt-pci MSI and host RAM
  */
 
-/* Is @data an MSI or MSI-X message the host programmed into this function? */
-static bool lbep_host_msi_valid(struct lbep *ep, u32 data)
+/* Is @data an MSI or MSI-X message the host programmed into @fn? */
+static bool lbep_host_msi_valid(struct lbep_fn *fn, u32 data)
 {
 	u32 ent_data = 0, ent_ctrl = 0;
 	unsigned int i, nvec;
 	struct lbep_irq_cfg c;
 	u64 ent_addr = 0;
 
-	lbep_cfg_irq(ep, &c);
+	lbep_cfg_irq(fn, &c);
 	if (c.msi_addr == LBEP_VPCI_MSI_ADDR && data >= c.msi_data &&
 	    data - c.msi_data < lbep_msi_nvec(&c))
 		return true;
@@ -318,7 +322,7 @@ static bool lbep_host_msi_valid(struct lbep *ep, u32 data)
 		return false;
 
 	for (i = 0; i < nvec; i++) {
-		if (!lbep_msix_entry(ep, c.msix_table, i, &ent_addr, &ent_data,
+		if (!lbep_msix_entry(fn, c.msix_table, i, &ent_addr, &ent_data,
 				     &ent_ctrl))
 			continue;
 		if (ent_addr == LBEP_VPCI_MSI_ADDR && ent_data == data &&
@@ -329,12 +333,12 @@ static bool lbep_host_msi_valid(struct lbep *ep, u32 data)
 	return false;
 }
 
-static bool lbep_host_msi(struct lbep *ep, u32 data)
+static bool lbep_host_msi(struct lbep_fn *fn, u32 data)
 {
-	if (!lbep_host_msi_valid(ep, data)) {
-		dev_warn_ratelimited(ep->dev,
-				     "MSI data %#x matches no enabled vector, dropped\n",
-				     data);
+	if (!lbep_host_msi_valid(fn, data)) {
+		dev_warn_ratelimited(fn->ep->dev,
+				     "MSI data %#x matches no enabled vector of function %u, dropped\n",
+				     data, fn->func_no);
 		return false;
 	}
 
@@ -342,26 +346,27 @@ static bool lbep_host_msi(struct lbep *ep, u32 data)
 }
 
 /*
- * Access @len bytes of host PCI address space at @pci on behalf of the
- * endpoint; the range does not cross a page boundary.  Returns false if the
- * access did not reach anything.  Called under rcu_read_lock().
+ * Access @len bytes of host PCI address space at @pci on behalf of function
+ * @fn of the endpoint; the range does not cross a page boundary.  Returns
+ * false if the access did not reach anything.  Called under
+ * rcu_read_lock().
  */
-bool lbep_host_access(struct lbep *ep, u64 pci, struct lbep_xfer *x,
+bool lbep_host_access(struct lbep_fn *fn, u64 pci, struct lbep_xfer *x,
 		      size_t len)
 {
+	struct lbep *ep = fn->ep;
 	u32 data;
 
 	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "host access outside RCU");
 
 	/* No transactions without link, or while bus mastering is off */
-	if (!READ_ONCE(ep->link_up) ||
-	    !(READ_ONCE(ep->cmd) & PCI_COMMAND_MASTER))
+	if (!READ_ONCE(ep->link_up) || !lbep_bus_master(ep, fn))
 		goto drop;
 
 	if (lbep_range_overlaps(pci, len, LBEP_VPCI_MSI_PAGE, PAGE_SIZE)) {
 		if (pci == LBEP_VPCI_MSI_ADDR &&
 		    lbep_xfer_is_write32(x, pci, len, &data))
-			return lbep_host_msi(ep, data);
+			return lbep_host_msi(fn, data);
 		goto drop;
 	}
 
@@ -375,9 +380,10 @@ drop:
 	return false;
 }
 
-/* Memory write of @val to host PCI address @pci (MSI, MSI-X) */
-int lbep_host_write32(struct lbep *ep, u64 pci, u32 val)
+/* Memory write of @val to host PCI address @pci by @fn (MSI, MSI-X) */
+int lbep_host_write32(struct lbep_fn *fn, u64 pci, u32 val)
 {
+	struct lbep *ep = fn->ep;
 	u8 buf[sizeof(u32)];
 	struct lbep_xfer x = { .op = LBEP_XFER_WRITE, .wbuf = buf };
 	bool ok = false;
@@ -386,7 +392,7 @@ int lbep_host_write32(struct lbep *ep, u64 pci, u32 val)
 
 	if (IS_ALIGNED(pci, sizeof(u32))) {
 		rcu_read_lock();
-		ok = lbep_host_access(ep, pci, &x, sizeof(buf));
+		ok = lbep_host_access(fn, pci, &x, sizeof(buf));
 		rcu_read_unlock();
 	}
 

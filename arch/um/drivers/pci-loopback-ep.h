@@ -41,6 +41,7 @@
 
 #define LBEP_NR_OB		32	/* outbound translation entries */
 #define LBEP_MAX_AUX		4	/* embedded doorbells per controller */
+#define LBEP_MAX_FUNCS		8	/* physical functions ("max-functions") */
 
 enum lbep_db_mode {
 	LBEP_DB_MSI,
@@ -92,11 +93,15 @@ struct lbep_bar {
 /* An outbound window registered with logic_iomem, see pci-loopback-ep-ob.c */
 struct lbep_window_slot;
 
-/* One outbound translation (an iATU outbound window); size 0 = unused */
+/*
+ * One outbound translation (an iATU outbound window); size 0 = unused.  The
+ * host sees its transactions as those of function @func_no.
+ */
 struct lbep_ob {
 	phys_addr_t cpu;
 	u64 pci;
 	u64 size;
+	u8 func_no;
 };
 
 /* One embedded (aux) doorbell register in the doorbell page */
@@ -154,9 +159,46 @@ void lbep_signal_init(struct lbep_signal *sig,
 void lbep_signal_raise(struct lbep_signal *sig);
 void lbep_signal_sync(struct lbep_signal *sig);
 
+struct lbep;
+
+/**
+ * struct lbep_fn - one physical function of the controller
+ * @umdev: its virt-pci device (root complex side): function @func_no of
+ *	   the controller's slot
+ * @ep: the controller
+ * @func_no: the function number, the EPC operations' func_no
+ * @cfg: shadow configuration space
+ * @wmask: host-writable bits of the first 256 bytes of @cfg
+ * @msi_cap: the MSI capability is present (set_msi was called)
+ * @msix_cap: the MSI-X capability is present (set_msix was called)
+ * @cmd: copy of PCI_COMMAND for lockless readers
+ * @bar: per-BAR state; geometry under epc->lock and lbep::cfg_lock,
+ *	 @bar[].map under epc->lock and RCU
+ * @dbg_bar: private data of the host-barN debugfs files (CONFIG_DEBUG_FS)
+ *
+ * @cfg, @wmask, @msi_cap, @msix_cap and writes of @cmd are under
+ * lbep::cfg_lock, which covers every function of the controller.
+ */
+struct lbep_fn {
+	struct um_pci_device umdev;
+	struct lbep *ep;
+	u8 func_no;
+	u8 cfg[LBEP_CFG_SIZE];
+	u8 wmask[PCI_CFG_SPACE_SIZE];
+	bool msi_cap;
+	bool msix_cap;
+	u16 cmd;
+	struct lbep_bar bar[PCI_STD_NUM_BARS];
+#if IS_ENABLED(CONFIG_DEBUG_FS)
+	struct lbep_dbg_bar {
+		struct lbep_fn *fn;
+		enum pci_barno bar;
+	} dbg_bar[PCI_STD_NUM_BARS];
+#endif
+};
+
 /**
  * struct lbep - loopback endpoint controller instance
- * @umdev: virt-pci device (root complex side)
  * @dev: platform device
  * @epc: endpoint controller
  * @features: controller features returned by get_features
@@ -174,14 +216,11 @@ void lbep_signal_sync(struct lbep_signal *sig);
  * @aux: aux doorbells
  * @aux_work: signals rung aux doorbells in hard IRQ context
  * @aux_pending: aux doorbells rung and not yet signalled (bit per doorbell)
- * @cfg_lock: protects @cfg, @wmask, @msi_cap, @msix_cap, writes of @cmd
- * @cfg: shadow configuration space
- * @wmask: host-writable bits of the first 256 bytes of @cfg
- * @msi_cap: the MSI capability is present (set_msi was called)
- * @msix_cap: the MSI-X capability is present (set_msix was called)
- * @cmd: copy of PCI_COMMAND for lockless readers
- * @bar: per-BAR state; geometry under epc->lock and @cfg_lock, @bar[].map
- *	 under epc->lock and RCU
+ * @cfg_lock: protects the configuration space state of every function
+ *	      (see struct lbep_fn)
+ * @nr_funcs: number of physical functions ("max-functions", default 1)
+ * @fn: the physical functions, @nr_funcs of them; on the host side one
+ *	multi-function device when there are several
  * @ob_lock: protects @ob
  * @ob: outbound translation table (also under epc->lock for writers)
  * @link_work: registers/unregisters the virt-pci device
@@ -198,14 +237,12 @@ void lbep_signal_sync(struct lbep_signal *sig);
  *	    (CONFIG_DMA_ENGINE)
  * @dma_registered: @dma is registered (CONFIG_DMA_ENGINE)
  * @dbg_dir: debugfs directory of the host-side bus exerciser
- *	     (CONFIG_DEBUG_FS, as the four members below)
- * @dbg_bar: private data of the host-bar0..5 debugfs files
+ *	     (CONFIG_DEBUG_FS, as the three members below)
  * @hbuf: the exerciser's host buffer (host-dma), or NULL
  * @confine: drop endpoint accesses to host RAM outside @hbuf
  * @confine_drops: accesses dropped because of @confine
  */
 struct lbep {
-	struct um_pci_device umdev;
 	struct device *dev;
 	struct pci_epc *epc;
 	struct pci_epc_features features;
@@ -227,13 +264,8 @@ struct lbep {
 	unsigned long aux_pending;
 
 	raw_spinlock_t cfg_lock;	/* see kernel-doc */
-	u8 cfg[LBEP_CFG_SIZE];
-	u8 wmask[PCI_CFG_SPACE_SIZE];
-	bool msi_cap;
-	bool msix_cap;
-	u16 cmd;
-
-	struct lbep_bar bar[PCI_STD_NUM_BARS];
+	unsigned int nr_funcs;
+	struct lbep_fn *fn;
 
 	raw_spinlock_t ob_lock;		/* see kernel-doc */
 	struct lbep_ob ob[LBEP_NR_OB];
@@ -254,10 +286,6 @@ struct lbep {
 
 #if IS_ENABLED(CONFIG_DEBUG_FS)
 	struct dentry *dbg_dir;
-	struct lbep_dbg_bar {
-		struct lbep *ep;
-		enum pci_barno bar;
-	} dbg_bar[PCI_STD_NUM_BARS];
 	void *hbuf;
 	bool confine;
 	atomic_t confine_drops;
@@ -337,24 +365,40 @@ static inline unsigned long lbep_le_to_ulong(const u8 *buf, int size)
  * Shadow configuration space accessors, under lbep::cfg_lock
  */
 
-static inline u16 lbep_cfg_rd16(const struct lbep *ep, unsigned int off)
+static inline u16 lbep_cfg_rd16(const struct lbep_fn *fn, unsigned int off)
 {
-	return get_unaligned_le16(&ep->cfg[off]);
+	return get_unaligned_le16(&fn->cfg[off]);
 }
 
-static inline u32 lbep_cfg_rd32(const struct lbep *ep, unsigned int off)
+static inline u32 lbep_cfg_rd32(const struct lbep_fn *fn, unsigned int off)
 {
-	return get_unaligned_le32(&ep->cfg[off]);
+	return get_unaligned_le32(&fn->cfg[off]);
 }
 
-static inline void lbep_cfg_wr16(struct lbep *ep, unsigned int off, u16 val)
+static inline void lbep_cfg_wr16(struct lbep_fn *fn, unsigned int off, u16 val)
 {
-	put_unaligned_le16(val, &ep->cfg[off]);
+	put_unaligned_le16(val, &fn->cfg[off]);
 }
 
-static inline void lbep_cfg_wr32(struct lbep *ep, unsigned int off, u32 val)
+static inline void lbep_cfg_wr32(struct lbep_fn *fn, unsigned int off, u32 val)
 {
-	put_unaligned_le32(val, &ep->cfg[off]);
+	put_unaligned_le32(val, &fn->cfg[off]);
+}
+
+/* May @fn master the bus (any function of @ep if @fn is NULL)?  Lockless. */
+static inline bool lbep_bus_master(const struct lbep *ep,
+				   const struct lbep_fn *fn)
+{
+	unsigned int i;
+
+	if (fn)
+		return READ_ONCE(fn->cmd) & PCI_COMMAND_MASTER;
+
+	for (i = 0; i < ep->nr_funcs; i++)
+		if (READ_ONCE(ep->fn[i].cmd) & PCI_COMMAND_MASTER)
+			return true;
+
+	return false;
 }
 
 /**
@@ -397,16 +441,16 @@ void lbep_aux_ring(struct lbep *ep, u64 offset, u32 data);
 
 /* pci-loopback-ep-cfg.c: shadow configuration space, virt-pci callbacks */
 extern const struct um_pci_ops lbep_um_pci_ops;
-void lbep_wmask_set(struct lbep *ep, unsigned int off, u32 mask,
+void lbep_wmask_set(struct lbep_fn *fn, unsigned int off, u32 mask,
 		    unsigned int len);
-void lbep_cfg_program_bar(struct lbep *ep, enum pci_barno bar);
-void lbep_bar_drop_geometry(struct lbep *ep, enum pci_barno bar);
-void lbep_cfg_build_caps(struct lbep *ep);
-void lbep_cfg_fixup(struct lbep *ep);
+void lbep_cfg_program_bar(struct lbep_fn *fn, enum pci_barno bar);
+void lbep_bar_drop_geometry(struct lbep_fn *fn, enum pci_barno bar);
+void lbep_cfg_build_caps(struct lbep_fn *fn);
+void lbep_cfg_fixup(struct lbep_fn *fn);
 void lbep_cfg_init(struct lbep *ep);
-void lbep_cfg_irq(struct lbep *ep, struct lbep_irq_cfg *c);
+void lbep_cfg_irq(struct lbep_fn *fn, struct lbep_irq_cfg *c);
 void lbep_reset_host_state(struct lbep *ep, bool drop_cleared);
-void lbep_host_bar_xfer(struct lbep *ep, int bar, unsigned int offset,
+void lbep_host_bar_xfer(struct lbep_fn *fn, int bar, unsigned int offset,
 			struct lbep_xfer *x, size_t len);
 
 /* pci-loopback-ep-epc.c: endpoint controller operations */
@@ -415,17 +459,18 @@ extern const struct pci_epc_ops lbep_epc_ops;
 /* pci-loopback-ep-xfer.c: inbound and endpoint-to-host transactions */
 bool lbep_ram_ok(u64 addr, size_t len);
 bool lbep_host_ram_ok(struct lbep *ep, u64 addr, size_t len);
-bool lbep_ib_xfer(struct lbep *ep, enum pci_barno bar, u64 off,
+bool lbep_ib_xfer(struct lbep_fn *fn, enum pci_barno bar, u64 off,
 		  struct lbep_xfer *x, size_t len, bool ram_only);
-bool lbep_msix_entry(struct lbep *ep, u32 table, unsigned int idx,
+bool lbep_msix_entry(struct lbep_fn *fn, u32 table, unsigned int idx,
 		     u64 *addr, u32 *data, u32 *ctrl);
-bool lbep_host_access(struct lbep *ep, u64 pci, struct lbep_xfer *x,
+bool lbep_host_access(struct lbep_fn *fn, u64 pci, struct lbep_xfer *x,
 		      size_t len);
-int lbep_host_write32(struct lbep *ep, u64 pci, u32 val);
+int lbep_host_write32(struct lbep_fn *fn, u64 pci, u32 val);
 bool lbep_ib_write32_phys(struct lbep *ep, phys_addr_t phys, u32 val);
 
 /* pci-loopback-ep-ob.c: outbound window */
-bool lbep_ob_translate(struct lbep *ep, phys_addr_t cpu, u64 *pci, u64 *seg);
+bool lbep_ob_translate(struct lbep *ep, phys_addr_t cpu, u64 *pci, u64 *seg,
+		       u8 *func_no);
 int lbep_window_attach(struct lbep *ep);
 void lbep_window_detach(struct lbep *ep);
 
