@@ -121,7 +121,8 @@ for bdf in $f0 $f1; do
 	if [ $rc = 0 ] && [ -n "$totals" ]; then
 		ok "function $n ($bdf, $epf): kselftest $totals"
 	else
-		not_ok "function $n ($bdf, $epf): kselftest ${totals:-did not run}" \
+		failed=$(grep '^not ok' $out | sed 's/.*\.//' | tr '\n' ' ')
+		not_ok "function $n ($bdf, $epf): kselftest ${totals:-did not run}${failed:+, failed: $failed}" \
 			"$(grep '^not ok' $out)"
 	fi
 	if [ -n "$skip" ]; then
