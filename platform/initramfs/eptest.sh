@@ -81,6 +81,23 @@ doorbell_impl() {
 	fi
 }
 
+# check_doorbell_path EPF PREFIX SUFFIX: with doorbell=msi|embedded on the
+# command line, one TAP line ("PREFIXdoorbell came through ...SUFFIX")
+# saying whether function driver EPF's doorbell came that way: the embedded
+# fallback logs one line per allocation of that driver's devices, the
+# platform-MSI path none.  Returns 2 for another doorbell= value.
+check_doorbell_path() {
+	_fb="^\[[ 0-9.]*\] $1 $1\.[0-9]*: Using embedded (DMA) doorbell fallback"
+	case "${doorbell:-}" in
+	embedded) check "$2doorbell came through the embedded (DMA) fallback$3" \
+		sh -c "dmesg | grep -q '$_fb'" ;;
+	msi) if dmesg | grep -q "$_fb"; then
+		not_ok "$2doorbell came through the platform-MSI domain$3" "$(dmesg | grep "$_fb")"
+	     else ok "$2doorbell came through the platform-MSI domain$3"; fi ;;
+	*) return 2 ;;
+	esac
+}
+
 # check_doorbell_impl: with dbimpl=C|Rust on the command line, one TAP line
 # saying whether that implementation is the one in this kernel.
 check_doorbell_impl() {

@@ -129,15 +129,8 @@ for bdf in $f0 $f1; do
 		result s "function $n ($bdf, $epf): kselftest DOORBELL_TEST" "$db_skip_reason"
 		continue
 	fi
-	# Function 1's allocation is this function's only doorbell line
-	fb="^\[[ 0-9.]*\] $epf $epf\.[0-9]*: Using embedded (DMA) doorbell fallback"
-	case "${doorbell:-}" in
-	embedded) check "function $n: doorbell came through the embedded (DMA) fallback" \
-		sh -c "dmesg | grep -q '$fb'" ;;
-	msi) if dmesg | grep -q "$fb"; then
-		not_ok "function $n: doorbell came through the platform-MSI domain" "$(dmesg | grep "$fb")"
-	     else ok "function $n: doorbell came through the platform-MSI domain"; fi ;;
-	esac
+	# The lines of this driver's functions (both, with the same driver)
+	check_doorbell_path "$epf" "function $n: " ""
 done
 
 if cfs_write 0 "$CFS/controllers/$epc/start" && wait_until no_fns &&

@@ -89,15 +89,9 @@ epf_run() { # FUNCTION: one complete run against the endpoint function FUNCTION
 			not_ok "kselftest: $(grep '^# Totals' $kst.out)"
 		# The allocator's lines of this function only: in compare mode the
 		# log also holds those of the other function's run.
-		fb="^\[[ 0-9.]*\] $epf $epf\.[0-9]*: Using embedded (DMA) doorbell fallback"
-		case "${doorbell:-}" in
-		embedded) check "doorbell came through the embedded (DMA) fallback ($epf)" \
-			sh -c "dmesg | grep -q '$fb'" ;;
-		msi) if dmesg | grep -q "$fb"; then
-			not_ok "doorbell came through the platform-MSI domain ($epf)" "$(dmesg | grep "$fb")"
-		     else ok "doorbell came through the platform-MSI domain ($epf)"; fi ;;
-		*) not_ok "doorbell path: the scenario needs doorbell=msi|embedded or db_expect=fail" ;;
-		esac
+		check_doorbell_path "$epf" "" " ($epf)" ||
+			[ $? != 2 ] ||
+			not_ok "doorbell path: the scenario needs doorbell=msi|embedded or db_expect=fail"
 	fi
 
 	if cfs_write 0 "$CFS/controllers/$epc/start" && gone && rm "$CFS/controllers/$epc/func1" &&
