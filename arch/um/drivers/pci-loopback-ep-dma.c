@@ -5,7 +5,8 @@
  *
  * Slave channels transfer between endpoint-local memory and host PCI
  * addresses (DEV_TO_MEM reads the host, MEM_TO_DEV writes it); memcpy copies
- * between endpoint-local addresses, which may lie in the outbound window.
+ * between endpoint-local addresses, which may lie in the outbound window of
+ * any loopback controller.
  * Transfers run in process context from a work item; host RAM and endpoint
  * RAM are validated like any other access, other targets fail the transfer.
  */
@@ -44,7 +45,8 @@
  * @segs: contiguous pieces of the transfer
  *
  * Addresses that are not remote are endpoint-local physical addresses:
- * endpoint RAM, or a CPU address inside the controller's outbound window.
+ * endpoint RAM, or a CPU address inside the outbound window of this or another
+ * loopback controller.
  */
 struct lbep_dma_desc {
 	struct dma_async_tx_descriptor txd;
@@ -78,20 +80,24 @@ static void *lbep_dma_resolve(struct lbep *ep, u64 addr, bool remote,
 {
 	size_t n = min_t(size_t, *len, PAGE_SIZE - offset_in_page(addr));
 	const struct lbep_fn *fn = NULL;
+	struct lbep *via;
 	u64 pci, seg;
 	u8 func_no;
 
 	/*
-	 * Through an outbound window the transfer is its function's; a host
-	 * address given directly is any function's (the channels are the
-	 * controller's).
+	 * An endpoint-local address in an outbound window goes through that
+	 * window's controller: this one's, or another loopback controller's,
+	 * as a memory-to-memory DMA controller of the SoC addresses every
+	 * window in the CPU's physical space.  Through a window the transfer
+	 * is the window's function's; a host address given directly is any
+	 * function's of this controller (the slave channels are its own).
 	 */
-	if (!remote && addr >= ep->win_base &&
-	    addr - ep->win_base < ep->win_size) {
-		if (!lbep_ob_translate(ep, addr, &pci, &seg, &func_no) ||
-		    func_no >= ep->nr_funcs)
+	via = remote ? ep : lbep_window_owner(addr);
+	if (!remote && via) {
+		if (!lbep_ob_translate(via, addr, &pci, &seg, &func_no) ||
+		    func_no >= via->nr_funcs)
 			return NULL;
-		fn = &ep->fn[func_no];
+		fn = &via->fn[func_no];
 		addr = pci;
 		remote = true;
 		n = min_t(u64, n, seg);
@@ -99,11 +105,11 @@ static void *lbep_dma_resolve(struct lbep *ep, u64 addr, bool remote,
 	}
 
 	if (remote) {
-		if (!READ_ONCE(ep->link_up) || !lbep_bus_master(ep, fn))
+		if (!READ_ONCE(via->link_up) || !lbep_bus_master(via, fn))
 			return NULL;
 		if (lbep_range_overlaps(addr, n, LBEP_VPCI_MSI_PAGE, PAGE_SIZE))
 			return NULL;
-		if (!lbep_host_ram_ok(ep, addr, n))
+		if (!lbep_host_ram_ok(via, addr, n))
 			return NULL;
 	} else if (!lbep_ram_ok(addr, n)) {
 		return NULL;

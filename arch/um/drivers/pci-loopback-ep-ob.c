@@ -77,6 +77,26 @@ bool lbep_ob_translate(struct lbep *ep, phys_addr_t cpu, u64 *pci,
 	return found;
 }
 
+/*
+ * The controller whose outbound window holds @cpu, or NULL.  Called under
+ * rcu_read_lock(); the result stays valid until rcu_read_unlock()
+ * (lbep_window_detach() waits for readers).
+ */
+struct lbep *lbep_window_owner(phys_addr_t cpu)
+{
+	unsigned int i;
+
+	for (i = 0; i < LBEP_NR_WINDOW_SLOTS; i++) {
+		struct lbep *ep = rcu_dereference(lbep_slots[i].owner);
+
+		if (ep && cpu >= ep->win_base &&
+		    cpu - ep->win_base < ep->win_size)
+			return ep;
+	}
+
+	return NULL;
+}
+
 static void lbep_ob_xfer(struct lbep_ob_mapping *m, unsigned int offset,
 			 struct lbep_xfer *x, size_t len)
 {

@@ -471,6 +471,7 @@ bool lbep_ib_write32_phys(struct lbep *ep, phys_addr_t phys, u32 val);
 /* pci-loopback-ep-ob.c: outbound window */
 bool lbep_ob_translate(struct lbep *ep, phys_addr_t cpu, u64 *pci, u64 *seg,
 		       u8 *func_no);
+struct lbep *lbep_window_owner(phys_addr_t cpu);
 int lbep_window_attach(struct lbep *ep);
 void lbep_window_detach(struct lbep *ep);
 
