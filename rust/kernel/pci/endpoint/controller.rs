@@ -28,7 +28,8 @@ use crate::{
         ResourceSize, //
     },
     pci::IrqType,
-    prelude::*, //
+    prelude::*,
+    sync::Mutex, //
 };
 use core::{
     marker::PhantomData,
@@ -455,23 +456,11 @@ impl<'a> Controller<'a> {
     /// The lock serializes the operations of the controller's functions on the controller; the
     /// controller operations (`pci_epc_*()`) take it themselves, so `f` must not call them.
     pub(crate) fn with_lock<R>(&self, f: impl FnOnce() -> R) -> R {
-        struct Guard(*mut bindings::mutex);
-
-        impl Drop for Guard {
-            fn drop(&mut self) {
-                // SAFETY: `self.0` is the valid mutex that `with_lock()` locked.
-                unsafe { bindings::mutex_unlock(self.0) };
-            }
-        }
-
         // SAFETY: By the type invariants `self.epc` is a valid controller, whose `lock` is
-        // initialized by `__pci_epc_create()`.
-        let lock = unsafe { addr_of_mut!((*self.as_raw()).lock) };
-
-        // SAFETY: `lock` is a valid, initialized mutex; `Guard` unlocks it again, also when `f`
-        // panics.
-        unsafe { bindings::mutex_lock(lock) };
-        let _guard = Guard(lock);
+        // initialized by `__pci_epc_create()` and lives as long as the controller, which
+        // outlives `self`.
+        let lock = unsafe { Mutex::<()>::from_raw(addr_of_mut!((*self.as_raw()).lock)) };
+        let _guard = lock.lock();
         f()
     }
 
