@@ -41,6 +41,16 @@ BUILDROOT=$tmp in_root /usr/bin/env DEBIAN_FRONTEND=noninteractive /bin/bash -c 
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@"
 ' extra $BUILDROOT_EXTRA >"$CACHE_DIR/extra.log" 2>&1 ||
 	{ tail -20 "$CACHE_DIR/extra.log"; die "cannot install $BUILDROOT_EXTRA"; }
+for pkg in $BUILDROOT_UNPACK; do
+	log "unpacking $pkg into /opt/${pkg%%/*}"
+	BUILDROOT=$tmp in_root /bin/bash -c '
+		set -e
+		mkdir -p /var/tmp/unpack && cd /var/tmp/unpack && rm -f ./*.deb
+		apt-get download -qq "$1" && dpkg-deb -x ./*.deb "/opt/${1%%/*}"
+		rm -rf /var/tmp/unpack
+	' unpack "$pkg" >>"$CACHE_DIR/extra.log" 2>&1 ||
+		{ tail -20 "$CACHE_DIR/extra.log"; die "cannot unpack $pkg"; }
+done
 rm -rf "$tmp/var/cache/apt/archives/"*.deb
 touch "$tmp/.complete"
 mv "$tmp" "$BUILDROOT"

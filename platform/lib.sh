@@ -44,10 +44,18 @@ busybox-static xz-utils ca-certificates git rsync patch qemu-system-arm yamllint
 # KeyError in dt-mk-schema), so the one arch-independent package comes from
 # sid, its dependencies from trixie.
 BUILDROOT_EXTRA="dt-schema/sid"
+# Unpacked, not installed, under /opt/PACKAGE (dpkg-deb -x), from sid: sparse
+# for `make check` (C=2).  Linux 7.2's compiler_types.h gives sparse
+# __typeof_unqual__, which trixie's 0.6.4 cannot parse
+# (scripts/checker-valid.sh); sid's 0.6.5~rc1 can.  Its package depends on
+# sid's gcc-16 only for cgcc, which is not used; the sparse binary itself
+# needs nothing but libc.
+BUILDROOT_UNPACK="sparse/sid"
 BUILDROOT_SUITE=trixie
 
 buildroot_key() {
-	printf '%s\n%s\n%s\n' "$BUILDROOT_SUITE" "$BUILDROOT_PACKAGES" "$BUILDROOT_EXTRA" |
+	printf '%s\n%s\n%s\n%s\n' "$BUILDROOT_SUITE" "$BUILDROOT_PACKAGES" "$BUILDROOT_EXTRA" \
+		"$BUILDROOT_UNPACK" |
 		cat - "$PLATFORM_DIR/buildroot.sh" | sha256sum | cut -c1-16
 }
 BUILDROOT=$CACHE_DIR/root-$(buildroot_key)
