@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Entry point behind the top-level Makefile.
 #   ep.sh build [um|um-bench|rcar|qemu]   set up and build a kernel variant
-#   ep.sh kernel-rcar                the R-Car Gen4 kit in rcar-kit/ (Image, DTBs, overlays, initramfs)
+#   ep.sh kernel-rcar                the R-Car Gen4 kit in rcar-kit/ (Image, DTBs, overlays, initramfs;
+#                                    RCAR_BASE=defconfig: on arm64 defconfig, in rcar-kit-defconfig/)
 #   ep.sh kernel-qemu                build the arm64 Image (R-Car + QEMU virt + KUnit)
 #   ep.sh test-qemu                  the Rust KUnit suites on arm64 in QEMU (TAP)
 #   ep.sh test [NAME...]             KUnit + end-to-end scenarios (TAP)
@@ -56,6 +57,7 @@ build() {
 	um) arch=um frags=("$cfg/um.config" "$cfg/checkers.config") ;;
 	um-bench) arch=um frags=("$cfg/um.config" "$cfg/nocheckers.config") ;;
 	rcar) arch=arm64 frags=("$cfg/rcar.config") ;;
+	rcar-defconfig) arch=arm64 frags=("$cfg/rcar.config" "$cfg/defconfig-base.config") ;;
 	qemu) arch=arm64 frags=("$cfg/rcar.config" "$cfg/checkers.config" "$cfg/qemu-arm64.config") ;;
 	*) die "unknown kernel variant $variant" ;;
 	esac
@@ -162,10 +164,17 @@ check)
 	;;
 kernel-rcar)
 	# The kit: Image, DTBs and overlays, initramfs, checks (platform/rcar).
-	ver=$(setup); assemble "$ver"; out=$(build "$ver" rcar Image dtbs)
+	# RCAR_BASE=defconfig: rcar.config on top of arm64 defconfig, into
+	# rcar-kit-defconfig/.
+	case ${RCAR_BASE:-allnoconfig} in
+	allnoconfig) variant=rcar kit=$REPO_DIR/rcar-kit ;;
+	defconfig) variant=rcar-defconfig kit=$REPO_DIR/rcar-kit-defconfig ;;
+	*) die "RCAR_BASE=$RCAR_BASE: allnoconfig (default) or defconfig" ;;
+	esac
+	ver=$(setup); assemble "$ver"; out=$(build "$ver" "$variant" Image dtbs)
 	in_root /bin/bash "$PLATFORM_DIR/rcar/kit.sh" "$REPO_DIR" "$(work_dir "$ver")" "$out" \
-		"$REPO_DIR/rcar-kit" "$CACHE_DIR/downloads/arm64"
-	ls -l "$REPO_DIR/rcar-kit"
+		"$kit" "$CACHE_DIR/downloads/arm64"
+	ls -l "$kit"
 	;;
 kernel-qemu)
 	ver=$(setup); assemble "$ver"; out=$(build "$ver" qemu Image)
