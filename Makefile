@@ -24,7 +24,7 @@ bench:	## C vs Rust pci-epf-test and doorbell allocator, table of medians (no ch
 bench-profile:	## perf profile (host perf) of the C and the Rust doorbell allocator, per function
 	$(EP) bench-profile
 
-check:	## rustfmt, clippy (CLIPPY=1), checkpatch --strict, rustdoc
+check:	## rustfmt, clippy (CLIPPY=1), checkpatch --strict, W=1 and sparse (C=2), rustdoc, dt_binding_check
 	$(EP) check
 
 kernel:	## build the UML test kernel (with checkers)
@@ -33,7 +33,7 @@ kernel:	## build the UML test kernel (with checkers)
 kernel-bench:	## build the UML kernel without checkers (benchmarks)
 	$(EP) build um-bench
 
-kernel-rcar:	## arm64 LLVM build for R-Car Gen4 endpoint boards
+kernel-rcar:	## the R-Car Gen4 endpoint kit in rcar-kit/ (RCAR_BASE=defconfig: on arm64 defconfig, in rcar-kit-defconfig/)
 	$(EP) kernel-rcar
 
 kernel-qemu:	## arm64 LLVM build: the R-Car kernel + QEMU virt + KUnit
