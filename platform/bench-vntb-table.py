@@ -33,6 +33,12 @@ METRICS = [
     ("db_e2h", "doorbell endpoint -> host, median (us)", True, True),
     ("db_e2h_p99", "doorbell endpoint -> host, p99 (us)", True, True),
     ("floor", "floor: loopback doorbell alone, median (us)", True, False),
+    ("db_h2e_mean", "doorbell host -> endpoint, mean (us)", True, False),
+    ("db_e2h_mean", "doorbell endpoint -> host, mean (us)", True, False),
+    ("floor_mean", "floor: loopback doorbell alone, mean (us)", True, False),
+    ("db_h2e_restart", "host -> endpoint: event to next ring, median (us)", True, False),
+    ("db_e2h_restart", "endpoint -> host: event to next ring, median (us)", True, False),
+    ("floor_restart", "floor: handler to next write, median (us)", True, False),
 ]
 
 data = {}
@@ -54,6 +60,8 @@ def med(d):
 def fmt(v):
     if v is None:
         return "n/a"
+    if v < 1:
+        return f"{v:.3f}"
     return f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 1000 else f"{v:.0f}"
 
 
@@ -117,6 +125,16 @@ for col in cols:
             if rs:
                 print(f"  {col:<5} {mode:<15} {way}: {med(db):.1f} us / {med(fl):.1f} us,"
                       f" {statistics.median(rs):.2f}x (n {len(rs)}, spread {spread(rs)})")
+print("latency + restart (the next ring's wait for the event's aftermath), medians: a")
+print("latency bound by a periodic clock (the tick, a poll) loses what the restart gains:")
+for col in cols:
+    for mode in modes:
+        for key, way in (("floor", "floor"), ("db_h2e", "host -> endpoint"),
+                         ("db_e2h", "endpoint -> host")):
+            lat = med(data.get((mode, key), {}).get(col, {}))
+            rst = med(data.get((mode, key + "_restart"), {}).get(col, {}))
+            if lat is not None and rst is not None:
+                print(f"  {col:<5} {mode:<15} {way}: {fmt(lat)} + {fmt(rst)} = {fmt(lat + rst)} us")
 if short:
     print("bench: some vNTB measurements are missing; see logs/bench.vntb-*.log")
     sys.exit(1)

@@ -19,10 +19,14 @@
 #                a vector of its own in the MSI controller the functions
 #                use).  Measured in the same round as the latencies, so
 #                that both see the same speed of the UML process.
+#                floor_mean: the mean; floor_restart: the median time from
+#                the handler to the next write
 #   db_h2e, db_e2h   ntb_dblat (patch 0041) on both NTB devices: 200
 #                doorbells host -> endpoint and endpoint -> host, from the
 #                ringer's ntb_peer_db_set() to the receiver's ntb_db_event()
-#                (median and p99, microseconds)
+#                (median and p99, microseconds); _mean: the mean (three
+#                decimals); _restart: the median time from one event to
+#                the next ring
 #   pingpong     ntb_pingpong on both devices, delay_ms=1: round trips per
 #                second over 3 s
 #   perf_h2e, perf_e2h, perf_e2h_dma   ntb_perf, 16 MiB in 512 KiB
@@ -49,6 +53,9 @@ dmesg -n 1
 out() { echo "BENCH vntb-$label $col $r $1 $2"; }
 # ns_to_us NS: microseconds with one decimal
 ns_to_us() { awk -v n="$1" 'BEGIN { printf "%.1f\n", n / 1000 }'; }
+# ns_to_us3 NS: microseconds with three decimals (a mean of 200 rings
+# resolves less than one 256 ns step of UML's clock)
+ns_to_us3() { awk -v n="$1" 'BEGIN { printf "%.3f\n", n / 1000 }'; }
 # field KEY LINE...: the value after KEY in "KEY value KEY value ..."
 field() { _k=$1; shift; echo "$*" | awk -v k="$_k" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
 
@@ -58,6 +65,8 @@ dblat() {
 	set -- "$2" $(cat "$dbl/$1/ring")
 	out "$1" "$(ns_to_us "$(field median_ns "$@")")"
 	out "${1}_p99" "$(ns_to_us "$(field p99_ns "$@")")"
+	out "${1}_mean" "$(ns_to_us3 "$(field mean_ns "$@")")"
+	out "${1}_restart" "$(ns_to_us "$(field restart_median_ns "$@")")"
 }
 
 # perf FROM-DEV METRIC: ntb_perf from FROM-DEV to its peer, MB/s (bytes
@@ -100,7 +109,10 @@ measure() {
 
 	if [ "$mode" != none ]; then
 		if [ -n "$floor" ] && echo 200 >"$floor" 2>/dev/null; then
-			out floor "$(ns_to_us "$(field median_ns $(cat "$floor"))")"
+			set -- $(cat "$floor")
+			out floor "$(ns_to_us "$(field median_ns "$@")")"
+			out floor_mean "$(ns_to_us3 "$(field mean_ns "$@")")"
+			out floor_restart "$(ns_to_us "$(field restart_median_ns "$@")")"
 		else
 			failed_m="$failed_m floor"
 		fi

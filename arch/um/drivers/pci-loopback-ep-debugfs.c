@@ -47,8 +47,10 @@
  *                   to its address (a host write as it is once its BAR is
  *                   translated), timing each from just before the write to
  *                   the handler (ktime_get_ns()); read: "KIND rings N
- *                   median_ns M p99_ns P mean_ns A min_ns L max_ns H" of
- *                   the last run.  -ENODEV without a doorbell, -EBUSY when a
+ *                   median_ns M p99_ns P mean_ns A min_ns L max_ns H
+ *                   restart_median_ns R" of the last run, R being the
+ *                   median time from the handler to the next write (0 for
+ *                   one ring).  -ENODEV without a doorbell, -EBUSY when a
  *                   function holds the embedded doorbell.
  */
 
@@ -193,7 +195,7 @@ struct lbep_floor {
 };
 
 static DEFINE_MUTEX(lbep_floor_lock);	/* one run at a time, the result */
-static char lbep_floor_result[160] = "none\n";
+static char lbep_floor_result[192] = "none\n";
 
 static irqreturn_t lbep_floor_isr(int irq, void *data)
 {
@@ -218,7 +220,7 @@ static int lbep_floor_run(struct lbep *ep, unsigned int rings)
 	const char *kind;
 	struct lbmsi *msi = NULL;
 	phys_addr_t addr;
-	u64 *t, t0, sum = 0;
+	u64 *t, *r, t0, sum = 0;
 	unsigned int i;
 	int virq, ret;
 	u32 data;
@@ -239,11 +241,12 @@ static int lbep_floor_run(struct lbep *ep, unsigned int rings)
 		return -ENODEV;
 	}
 
-	t = kvzalloc_objs(*t, rings);
+	t = kvzalloc_objs(*t, 2 * rings);
 	if (!t) {
 		ret = -ENOMEM;
 		goto out_vector;
 	}
+	r = t + rings;
 
 	init_completion(&fl.done);
 	ret = request_irq(virq, lbep_floor_isr, 0, "lbep-doorbell-floor", &fl);
@@ -253,6 +256,8 @@ static int lbep_floor_run(struct lbep *ep, unsigned int rings)
 	for (i = 0; i < rings; i++) {
 		reinit_completion(&fl.done);
 		t0 = ktime_get_ns();
+		if (i)
+			r[i - 1] = t0 - fl.t;
 		if (!lbep_ib_write32_phys(ep, addr, data)) {
 			ret = -EIO;
 			break;
@@ -268,10 +273,12 @@ static int lbep_floor_run(struct lbep *ep, unsigned int rings)
 
 	if (!ret) {
 		sort(t, rings, sizeof(*t), lbep_floor_cmp, NULL);
+		sort(r, rings - 1, sizeof(*r), lbep_floor_cmp, NULL);
 		snprintf(lbep_floor_result, sizeof(lbep_floor_result),
-			 "%s rings %u median_ns %llu p99_ns %llu mean_ns %llu min_ns %llu max_ns %llu\n",
+			 "%s rings %u median_ns %llu p99_ns %llu mean_ns %llu min_ns %llu max_ns %llu restart_median_ns %llu\n",
 			 kind, rings, t[rings / 2], t[rings - 1 - rings / 100],
-			 div_u64(sum, rings), t[0], t[rings - 1]);
+			 div_u64(sum, rings), t[0], t[rings - 1],
+			 rings > 1 ? r[(rings - 1) / 2] : 0);
 	}
 out_free:
 	kvfree(t);

@@ -16,7 +16,11 @@
  * ring	write N (1 .. 100000): ring the peer's doorbell bit 0 N times, one
  *	at a time, each time waiting up to one second for the event at the
  *	other device; read: "rings N median_ns M p99_ns P mean_ns A min_ns
- *	L max_ns H" of the last run.
+ *	L max_ns H restart_median_ns R" of the last run, R being the median
+ *	time from one event to the next ring (the receiver's handler after
+ *	ntb_db_event() returns and the way back to the ringing thread; 0 for
+ *	one ring): a latency bound by a periodic clock (a poll, a timer tick)
+ *	grows by what this shrinks, the period being their sum.
  * link	"Y" when the link is up.
  *
  * The peer device is the one other device this client is bound to; the
@@ -57,7 +61,7 @@ struct dblat_ctx {
 	bool armed;
 	u64 t_event;
 	struct completion event;
-	char result[160];
+	char result[192];
 };
 
 static LIST_HEAD(dblat_devs);
@@ -110,7 +114,7 @@ static struct dblat_ctx *dblat_peer(struct dblat_ctx *ctx)
 static int dblat_run(struct dblat_ctx *ctx, unsigned int rings)
 {
 	struct dblat_ctx *peer;
-	u64 *t, t0, sum = 0;
+	u64 *t, *r, t0, sum = 0;
 	unsigned int i;
 	int ret = 0;
 
@@ -121,9 +125,10 @@ static int dblat_run(struct dblat_ctx *ctx, unsigned int rings)
 	    !ntb_link_is_up(peer->ntb, NULL, NULL))
 		return -ENOLINK;
 
-	t = kvzalloc_objs(*t, rings);
+	t = kvzalloc_objs(*t, 2 * rings);
 	if (!t)
 		return -ENOMEM;
+	r = t + rings;
 
 	ntb_db_clear(peer->ntb, ntb_db_valid_mask(peer->ntb));
 	ntb_db_clear_mask(peer->ntb, ntb_db_valid_mask(peer->ntb));
@@ -131,6 +136,8 @@ static int dblat_run(struct dblat_ctx *ctx, unsigned int rings)
 		reinit_completion(&peer->event);
 		WRITE_ONCE(peer->armed, true);
 		t0 = ktime_get_ns();
+		if (i)
+			r[i - 1] = t0 - peer->t_event;
 		ret = ntb_peer_db_set(ctx->ntb, BIT_ULL(0));
 		if (ret)
 			break;
@@ -145,10 +152,12 @@ static int dblat_run(struct dblat_ctx *ctx, unsigned int rings)
 
 	if (!ret) {
 		sort(t, rings, sizeof(*t), dblat_cmp, NULL);
+		sort(r, rings - 1, sizeof(*r), dblat_cmp, NULL);
 		snprintf(ctx->result, sizeof(ctx->result),
-			 "rings %u median_ns %llu p99_ns %llu mean_ns %llu min_ns %llu max_ns %llu\n",
+			 "rings %u median_ns %llu p99_ns %llu mean_ns %llu min_ns %llu max_ns %llu restart_median_ns %llu\n",
 			 rings, t[rings / 2], t[rings - 1 - rings / 100],
-			 div_u64(sum, rings), t[0], t[rings - 1]);
+			 div_u64(sum, rings), t[0], t[rings - 1],
+			 rings > 1 ? r[(rings - 1) / 2] : 0);
 	}
 	kvfree(t);
 
