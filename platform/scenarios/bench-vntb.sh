@@ -38,6 +38,10 @@
 #   tcp_h2e, tcp_e2h   16 MiB over TCP each way (busybox nc), MB/s, the
 #                SHA-256 checked at the receiver
 # Each figure is one line BENCH vntb-<mode> <column> <round> <metric> <value>.
+# bench_vntb_parts (default "floor dblat pingpong perf netdev") names the
+# parts measured (e2h: ntb_dblat endpoint -> host only); bench_dblat_rings
+# (default 200) the doorbells per ntb_dblat run (make bench-profile
+# PROFILE_MODE=vntb-e2h: e2h only, 100000 rings).
 # The TAP lines only check that every step worked.
 . /lib/eptest.sh
 . /lib/vntb.sh
@@ -46,6 +50,8 @@ mode=${doorbell:-msi}
 label=${bench_label:-$mode}
 rounds=${bench_rounds:-5}
 cols=$(echo "${bench_vntb:-C:pci_epf_vntb}" | tr ',' ' ')
+parts=" $(echo "${bench_vntb_parts:-floor dblat pingpong perf netdev}" | tr ',' ' ') "
+rings=${bench_dblat_rings:-200}
 dbl=/sys/kernel/debug/ntb_dblat
 echo "# bench-vntb: mode $label, columns $cols, $rounds rounds, doorbell_timer $(cat /sys/module/pci_loopback_ep/parameters/doorbell_timer 2>/dev/null)"
 dmesg -n 1
@@ -59,9 +65,12 @@ ns_to_us3() { awk -v n="$1" 'BEGIN { printf "%.3f\n", n / 1000 }'; }
 # field KEY LINE...: the value after KEY in "KEY value KEY value ..."
 field() { _k=$1; shift; echo "$*" | awk -v k="$_k" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
 
-# dblat FROM-DEV METRIC: 200 doorbells rung from FROM-DEV
+# part NAME: whether this boot measures part NAME (bench_vntb_parts)
+part() { case "$parts" in *" $1 "*) ;; *) return 1 ;; esac; }
+
+# dblat FROM-DEV METRIC: $rings doorbells rung from FROM-DEV
 dblat() {
-	echo 200 >"$dbl/$1/ring" || return 1
+	echo "$rings" >"$dbl/$1/ring" || return 1
 	set -- "$2" $(cat "$dbl/$1/ring")
 	out "$1" "$(ns_to_us "$(field median_ns "$@")")"
 	out "${1}_p99" "$(ns_to_us "$(field p99_ns "$@")")"
@@ -107,7 +116,7 @@ measure() {
 	col=$1 failed_m=""
 	use "$col"
 
-	if [ "$mode" != none ]; then
+	if [ "$mode" != none ] && part floor; then
 		if [ -n "$floor" ] && echo 200 >"$floor" 2>/dev/null; then
 			set -- $(cat "$floor")
 			out floor "$(ns_to_us "$(field median_ns "$@")")"
@@ -118,15 +127,22 @@ measure() {
 		fi
 	fi
 	link_y() { [ "$(cat $dbl/$NTB_HOST/link)" = Y ] && [ "$(cat $dbl/$NTB_EP/link)" = Y ]; }
-	if client ntb_dblat && wait_until link_y; then
-		dblat "$NTB_HOST" db_h2e || failed_m="$failed_m db_h2e"
+	if ! part dblat && ! part e2h; then
+		:
+	elif client ntb_dblat && wait_until link_y; then
+		if part dblat; then
+			dblat "$NTB_HOST" db_h2e || failed_m="$failed_m db_h2e"
+		fi
 		dblat "$NTB_EP" db_e2h || failed_m="$failed_m db_e2h"
+		modprobe -r ntb_dblat
 	else
 		failed_m="$failed_m dblat-bind"
+		modprobe -r ntb_dblat
 	fi
-	modprobe -r ntb_dblat
 
-	if client ntb_pingpong delay_ms=1; then
+	if ! part pingpong; then
+		:
+	elif client ntb_pingpong delay_ms=1; then
 		C=/sys/kernel/debug/ntb_pingpong/$NTB_HOST/count
 		sleep 1
 		c0=$(cat $C) t0=$(uptime_cs)
@@ -136,9 +152,11 @@ measure() {
 	else
 		failed_m="$failed_m pingpong-bind"
 	fi
-	modprobe -r ntb_pingpong
+	part pingpong && modprobe -r ntb_pingpong
 
-	if client ntb_perf total_order=24 chunk_order=19 use_dma=N; then
+	if ! part perf; then
+		:
+	elif client ntb_perf total_order=24 chunk_order=19 use_dma=N; then
 		perf "$NTB_HOST" perf_h2e || failed_m="$failed_m perf_h2e"
 		perf "$NTB_EP" perf_e2h || failed_m="$failed_m perf_e2h"
 		# DMA from the endpoint only: the DMA channels are the endpoint
@@ -153,9 +171,11 @@ measure() {
 	else
 		failed_m="$failed_m perf-bind"
 	fi
-	modprobe -r ntb_perf
+	part perf && modprobe -r ntb_perf
 
-	if netdev_up; then
+	if ! part netdev; then
+		:
+	elif netdev_up; then
 		ping -c 3 -W 5 $NET_EP >/dev/null
 		ping -A -c 100 -W 5 $NET_EP | sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' | sort -n >/tmp/rtt
 		n=$(wc -l </tmp/rtt)
