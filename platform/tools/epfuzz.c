@@ -532,30 +532,21 @@ static int bad_usage(void)
 
 int main(int argc, char **argv)
 {
-	unsigned long long seed = 1, count = 1000, dropped = 0;
+	unsigned long long seed, count = 1000, dropped = 0;
 	int opt, fd, consecutive = 0, failed = 0;
 	char buf[128];
 	const char *dir;
 	ssize_t n;
 
-	while ((opt = getopt(argc, argv, "vxks:n:t:m:")) != -1) {
+	while ((opt = tool_getopt(argc, argv, "vxks:n:t:m:")) != -1) {
 		switch (opt) {
-		case 'v':
-			verbose = 1;
-			break;
 		case 'x':
 			stop_first = 1;
 			break;
 		case 'k':
 			return kmsg_count();
-		case 's':
-			seed = strtoull(optarg, NULL, 0);
-			break;
 		case 'n':
 			count = strtoull(optarg, NULL, 0);
-			break;
-		case 't':
-			tmo_ms = strtoul(optarg, NULL, 0);
 			break;
 		case 'm':
 			nvec = strtoul(optarg, NULL, 0);
@@ -568,7 +559,7 @@ int main(int argc, char **argv)
 		return bad_usage();
 	dir = argv[optind];
 	irqname = argv[optind + 1];
-	rng = seed;
+	seed = rng;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	open_bars(dir, fd_bar);

@@ -191,6 +191,22 @@ static int command(struct ep *ep, uint32_t cmd, uint32_t *status)
 
 static const char *const wait_cause[] = { "", "never-completed", "no-irq" };
 
+/*
+ * Issue @cmd and wait for it to complete with status bit @ok; 0 if it did,
+ * else a failure of cycle @n, @what, caused as the wait says or by @cause
+ */
+static int command_ok(struct ep *ep, uint32_t cmd, uint32_t ok,
+		      unsigned long n, const char *what, const char *cause)
+{
+	uint32_t s;
+	int k = command(ep, cmd, &s);
+
+	if (!k && (s & ok))
+		return 0;
+	fail(ep, what, n, k ? wait_cause[k] : cause);
+	return -1;
+}
+
 /* Ring the enabled doorbell; 0 if DOORBELL_SUCCESS and an interrupt came */
 static int ring_db(struct ep *ep, unsigned long n)
 {
@@ -282,8 +298,11 @@ static void others_forget(const char *dev)
 		memset(p + 1, ' ', strlen(dev));
 }
 
-/* Wait up to 5 s for a host device not in others; 0 and ep->dev if found */
-static int wait_new_dev(struct ep *ep)
+/*
+ * Wait up to 5 s for a host device not in others; 0 and ep->dev if found,
+ * else a failure of cycle @n, @what
+ */
+static int wait_new_dev(struct ep *ep, unsigned long n, const char *what)
 {
 	long long end = now_ms() + 5000;
 	char now[4096], *p, *q;
@@ -300,33 +319,42 @@ static int wait_new_dev(struct ep *ep)
 			}
 		}
 		if (now_ms() >= end)
-			return -1;
+			break;
 		usleep(10000);
 	}
+	fail(ep, what, n, "probe");
+	return -1;
 }
 
-/* Wait up to 5 s until ep->dev is gone; 0 if it is */
-static int wait_dev_gone(struct ep *ep)
+/* Wait up to 5 s until ep->dev is gone; 0 if it is, else a failure of cycle @n, @what */
+static int wait_dev_gone(struct ep *ep, unsigned long n, const char *what)
 {
 	long long end = now_ms() + 5000;
 	char path[NAMELEN * 2];
 
 	snprintf(path, sizeof(path), "/dev/%s", ep->dev);
 	while (access(path, F_OK) == 0) {
-		if (now_ms() >= end)
+		if (now_ms() >= end) {
+			fail(ep, what, n, "host-dev-left");
 			return -1;
+		}
 		usleep(10000);
 	}
 	ep->dev[0] = 0;
 	return 0;
 }
 
-static int start_ctl(const char *ctl, int on)
+/* Start (@on) or stop the controller of @ep; 0, or a failure of cycle @n */
+static int start_ctl(const struct ep *ep, int on, unsigned long n)
 {
 	char path[NAMELEN * 2];
 
-	snprintf(path, sizeof(path), CFS "/controllers/%s/start", ctl);
-	return put(path, on ? "1" : "0");
+	snprintf(path, sizeof(path), CFS "/controllers/%s/start", ep->ctl);
+	if (!put(path, on ? "1" : "0"))
+		return 0;
+	fail(ep, on ? "controller start refused" : "controller stop refused", n,
+	     "setup");
+	return -1;
 }
 
 /* Create (if needed) and link the function of @ep, start the controller */
@@ -360,14 +388,9 @@ static int bring_up(struct ep *ep, const char *epf, int idx, unsigned long n)
 		fail(ep, "link to the controller refused", n, "setup");
 		return -1;
 	}
-	if (start_ctl(ep->ctl, 1)) {
-		fail(ep, "controller start refused", n, "setup");
+	if (start_ctl(ep, 1, n) ||
+	    wait_new_dev(ep, n, "no host device within 5 s"))
 		return -1;
-	}
-	if (wait_new_dev(ep)) {
-		fail(ep, "no host device within 5 s", n, "probe");
-		return -1;
-	}
 	step("%s: host device up", ep->dev, n);
 	return 0;
 }
@@ -377,24 +400,18 @@ static int tear_down(struct ep *ep, int at_once, int remove, unsigned long n)
 {
 	int ret = 0;
 
-	if (start_ctl(ep->ctl, 0)) {
-		fail(ep, "controller stop refused", n, "setup");
+	if (start_ctl(ep, 0, n))
 		ret = -1;
-	}
-	if (!at_once && ep->dev[0] && wait_dev_gone(ep)) {
-		fail(ep, "host device still there 5 s after stop", n,
-		     "host-dev-left");
+	if (!at_once && ep->dev[0] &&
+	    wait_dev_gone(ep, n, "host device still there 5 s after stop"))
 		ret = -1;
-	}
 	if (unlink(ep->link)) {
 		fail(ep, "unlink from the controller refused", n, "setup");
 		ret = -1;
 	}
-	if (at_once && ep->dev[0] && wait_dev_gone(ep)) {
-		fail(ep, "host device still there 5 s after stop and unlink", n,
-		     "host-dev-left");
+	if (at_once && ep->dev[0] &&
+	    wait_dev_gone(ep, n, "host device still there 5 s after stop and unlink"))
 		ret = -1;
-	}
 	if (remove && ep->exists) {
 		if (rmdir(ep->fn)) {
 			fail(ep, "rmdir of the function refused", n, "setup");
@@ -503,7 +520,6 @@ static int do_doorbell(unsigned long n, const char *ctl, const char *dev)
 	unsigned long host = 0, exer = 0, rung = 0, j;
 	int mem_checked = 0, mem_bar = -1, fd;
 	struct ep ep;
-	uint32_t s;
 
 	ep_open(&ep, ctl);
 	snprintf(ep.dev, sizeof(ep.dev), "%s", dev);
@@ -524,22 +540,16 @@ static int do_doorbell(unsigned long n, const char *ctl, const char *dev)
 			continue;
 		}
 		exer++;
-		k = command(&ep, C_ENABLE_DB, &s);
-		if (k || !(s & S_DB_ENABLE_OK)) {
-			fail(&ep, "ENABLE_DOORBELL", j,
-			     k ? wait_cause[k] : "enable-failed");
+		if (command_ok(&ep, C_ENABLE_DB, S_DB_ENABLE_OK, j,
+			       "ENABLE_DOORBELL", "enable-failed"))
 			continue;
-		}
 		bar = rd(&ep, 0, R_DB_BAR);
 		for (k = 1; k < (int)(j % 4); k++)
 			if (!ring_db(&ep, j))
 				rung++;
-		k = command(&ep, C_DISABLE_DB, &s);
-		if (k || !(s & S_DB_DISABLE_OK)) {
-			fail(&ep, "DISABLE_DOORBELL", j,
-			     k ? wait_cause[k] : "disable-failed");
+		if (command_ok(&ep, C_DISABLE_DB, S_DB_DISABLE_OK, j,
+			       "DISABLE_DOORBELL", "disable-failed"))
 			continue;
-		}
 		/*
 		 * A BAR retargeted to the doorbell is memory again; one that
 		 * exposes it (embedded-bar) is never memory: learnt from the
@@ -619,24 +629,11 @@ static int do_relink(unsigned long n, const char *ctl, const char *dev)
 	}
 	for (j = 0; j < n; j++) {
 		usleep(1000 * below(30));
-		if (start_ctl(ctl, 0)) {
-			fail(&ep, "controller stop refused", j, "setup");
+		if (start_ctl(&ep, 0, j) ||
+		    wait_dev_gone(&ep, j, "host device still there 5 s after stop") ||
+		    start_ctl(&ep, 1, j) ||
+		    wait_new_dev(&ep, j, "no host device within 5 s of start"))
 			break;
-		}
-		if (wait_dev_gone(&ep)) {
-			fail(&ep, "host device still there 5 s after stop", j,
-			     "host-dev-left");
-			break;
-		}
-		if (start_ctl(ctl, 1)) {
-			fail(&ep, "controller start refused", j, "setup");
-			break;
-		}
-		if (wait_new_dev(&ep)) {
-			fail(&ep, "no host device within 5 s of start", j,
-			     "probe");
-			break;
-		}
 		if (host_works(ep.dev))
 			fail(&ep, "PCITEST_MSI after link up", j, "no-irq");
 		step("%s: link down and up again", ep.dev, j);
@@ -680,17 +677,8 @@ int main(int argc, char **argv)
 	unsigned long n;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "vs:t:r:")) != -1) {
+	while ((opt = tool_getopt(argc, argv, "vs:t:r:")) != -1) {
 		switch (opt) {
-		case 'v':
-			verbose = 1;
-			break;
-		case 's':
-			rng = strtoull(optarg, NULL, 0);
-			break;
-		case 't':
-			tmo_ms = strtoul(optarg, NULL, 0);
-			break;
 		case 'r':
 			first_round = strtoul(optarg, NULL, 0);
 			break;

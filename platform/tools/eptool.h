@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * eptool.h - what the host-side tools epfuzz and eplife share: the register
- * block of a pci-epf-test compatible function, a seeded generator, access to
- * the loopback controller's bus exerciser
+ * block of a pci-epf-test compatible function, a seeded generator, the
+ * options -v, -s and -t, access to the loopback controller's bus exerciser
  * (/sys/kernel/debug/pci-loopback-ep/<device>/host-barN, see
  * Documentation/PCI/endpoint/uml-loopback.rst) and the wait for a command.
  *
@@ -72,6 +72,33 @@
 static int verbose;			/* -v: every step on stderr */
 static unsigned int tmo_ms = 2000;	/* -t: how long a command may take */
 static uint64_t rng = 1;		/* -s: the generator's state */
+
+/*
+ * getopt() with the options every tool takes, which @optstring lists:
+ * -v, -s SEED and -t MS set the state above.  Returns the next other
+ * option, as getopt() does, or -1 after the last.
+ */
+static inline int tool_getopt(int argc, char **argv, const char *optstring)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, optstring)) != -1) {
+		switch (opt) {
+		case 'v':
+			verbose = 1;
+			break;
+		case 's':
+			rng = strtoull(optarg, NULL, 0);
+			break;
+		case 't':
+			tmo_ms = strtoul(optarg, NULL, 0);
+			break;
+		default:
+			return opt;
+		}
+	}
+	return -1;
+}
 
 static inline uint64_t rnd(void)
 {

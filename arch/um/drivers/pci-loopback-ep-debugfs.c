@@ -59,6 +59,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/debugfs.h>
+#include <linux/debugfs_run.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/init.h>
@@ -160,32 +161,6 @@ static int lbep_dbg_addr_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(lbep_dbg_addr);
 
-static ssize_t lbep_dbg_hbuf_write(struct file *file, const char __user *ubuf,
-				   size_t count, loff_t *ppos)
-{
-	struct lbep *ep = file->private_data;
-
-	return simple_write_to_buffer(ep->hbuf, LBEP_HBUF_SIZE, ppos, ubuf,
-				      count);
-}
-
-static ssize_t lbep_dbg_hbuf_read(struct file *file, char __user *ubuf,
-				  size_t count, loff_t *ppos)
-{
-	struct lbep *ep = file->private_data;
-
-	return simple_read_from_buffer(ubuf, count, ppos, ep->hbuf,
-				       LBEP_HBUF_SIZE);
-}
-
-static const struct file_operations lbep_dbg_hbuf_fops = {
-	.owner	= THIS_MODULE,
-	.open	= simple_open,
-	.read	= lbep_dbg_hbuf_read,
-	.write	= lbep_dbg_hbuf_write,
-	.llseek	= default_llseek,
-};
-
 #define LBEP_FLOOR_MAX_RINGS	100000
 
 /* One doorbell of the floor measurement and its timestamping handler */
@@ -214,8 +189,9 @@ static int lbep_floor_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int lbep_floor_run(struct lbep *ep, unsigned int rings)
+static int lbep_floor_run(struct debugfs_run *run, unsigned int rings)
 {
+	struct lbep *ep = container_of(run, struct lbep, dbg_floor);
 	struct lbep_floor fl;
 	const char *kind;
 	struct lbmsi *msi = NULL;
@@ -289,45 +265,7 @@ out_vector:
 	return ret;
 }
 
-static ssize_t lbep_dbg_floor_write(struct file *file, const char __user *ubuf,
-				    size_t count, loff_t *ppos)
-{
-	struct lbep *ep = file->private_data;
-	unsigned int rings;
-	int ret;
-
-	ret = kstrtouint_from_user(ubuf, count, 0, &rings);
-	if (ret)
-		return ret;
-	if (!rings || rings > LBEP_FLOOR_MAX_RINGS)
-		return -EINVAL;
-
-	mutex_lock(&lbep_floor_lock);
-	ret = lbep_floor_run(ep, rings);
-	mutex_unlock(&lbep_floor_lock);
-
-	return ret ? ret : count;
-}
-
-static ssize_t lbep_dbg_floor_read(struct file *file, char __user *ubuf,
-				   size_t count, loff_t *ppos)
-{
-	char buf[sizeof(lbep_floor_result)];
-
-	mutex_lock(&lbep_floor_lock);
-	strscpy(buf, lbep_floor_result, sizeof(buf));
-	mutex_unlock(&lbep_floor_lock);
-
-	return simple_read_from_buffer(ubuf, count, ppos, buf, strlen(buf));
-}
-
-static const struct file_operations lbep_dbg_floor_fops = {
-	.owner	= THIS_MODULE,
-	.open	= simple_open,
-	.read	= lbep_dbg_floor_read,
-	.write	= lbep_dbg_floor_write,
-	.llseek	= default_llseek,
-};
+DEFINE_DEBUGFS_RUN_ATTRIBUTE(lbep_dbg_floor, debugfs_run_write);
 
 /* The BARs of function 0 are host-barN, those of function F host-fF-barN */
 void lbep_dbg_init(struct lbep *ep)
@@ -356,15 +294,21 @@ void lbep_dbg_init(struct lbep *ep)
 
 	ep->hbuf = alloc_pages_exact(LBEP_HBUF_SIZE, GFP_KERNEL | __GFP_ZERO);
 	if (ep->hbuf) {
-		debugfs_create_file("host-dma", 0600, ep->dbg_dir, ep,
-				    &lbep_dbg_hbuf_fops);
+		ep->dbg_hbuf.data = ep->hbuf;
+		ep->dbg_hbuf.size = LBEP_HBUF_SIZE;
+		debugfs_create_blob("host-dma", 0600, ep->dbg_dir,
+				    &ep->dbg_hbuf);
 		debugfs_create_file("host-dma-addr", 0400, ep->dbg_dir, ep,
 				    &lbep_dbg_addr_fops);
 	}
 	debugfs_create_bool("host-dma-confine", 0600, ep->dbg_dir, &ep->confine);
 	debugfs_create_atomic_t("host-dma-dropped", 0400, ep->dbg_dir,
 				&ep->confine_drops);
-	debugfs_create_file("doorbell-floor", 0600, ep->dbg_dir, ep,
+	ep->dbg_floor.lock = &lbep_floor_lock;
+	ep->dbg_floor.result = lbep_floor_result;
+	ep->dbg_floor.max = LBEP_FLOOR_MAX_RINGS;
+	ep->dbg_floor.run = lbep_floor_run;
+	debugfs_create_file("doorbell-floor", 0600, ep->dbg_dir, &ep->dbg_floor,
 			    &lbep_dbg_floor_fops);
 }
 

@@ -378,20 +378,6 @@ static int lbep_set_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 	return 0;
 }
 
-static int lbep_get_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
-{
-	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
-	struct lbep_irq_cfg c;
-
-	lockdep_assert_held(&epc->lock);
-
-	if (!fn)
-		return -EINVAL;
-
-	lbep_cfg_irq(fn, &c);
-	return lbep_msi_nvec(&c) ?: -EINVAL;
-}
-
 static int lbep_set_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 			 u16 nr_irqs, enum pci_barno bir, u32 offset)
 {
@@ -436,10 +422,12 @@ static int lbep_set_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no,
 	return 0;
 }
 
-static int lbep_get_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
+/* The MSI (@msix false) or MSI-X vectors the host enabled, -EINVAL for none */
+static int lbep_get_nvec(struct pci_epc *epc, u8 func_no, bool msix)
 {
 	struct lbep_fn *fn = lbep_epc_fn(epc, func_no);
 	struct lbep_irq_cfg c;
+	unsigned int nvec;
 
 	lockdep_assert_held(&epc->lock);
 
@@ -447,7 +435,18 @@ static int lbep_get_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
 		return -EINVAL;
 
 	lbep_cfg_irq(fn, &c);
-	return lbep_msix_nvec(&c) ?: -EINVAL;
+	nvec = msix ? lbep_msix_nvec(&c) : lbep_msi_nvec(&c);
+	return nvec ?: -EINVAL;
+}
+
+static int lbep_get_msi(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
+{
+	return lbep_get_nvec(epc, func_no, false);
+}
+
+static int lbep_get_msix(struct pci_epc *epc, u8 func_no, u8 vfunc_no)
+{
+	return lbep_get_nvec(epc, func_no, true);
 }
 
 static int lbep_raise_intx(struct lbep_fn *fn)

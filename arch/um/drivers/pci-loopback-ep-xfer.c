@@ -39,41 +39,38 @@ static bool lbep_xfer_is_write32(const struct lbep_xfer *x, u64 addr,
 }
 
 /*
+ * One single access through @ptr, a read into @x's buffer or a write from
+ * it, of the size of *@ptr; evaluates to true
+ */
+#define lbep_xfer_once(x, ptr) ({					\
+	const struct lbep_xfer *__x = (x);				\
+	typeof(ptr) __p = (ptr);					\
+									\
+	if (__x->op == LBEP_XFER_READ)					\
+		put_unaligned(READ_ONCE(*__p), (typeof(__p))__x->rbuf);	\
+	else								\
+		WRITE_ONCE(*__p, get_unaligned((const typeof(*__p) *)__x->wbuf)); \
+	true;								\
+})
+
+/*
  * Aligned 1/2/4/8 byte accesses are done as single accesses, like a PCIe
  * TLP, so that registers shared between host and endpoint code do not tear.
  */
 static bool lbep_xfer_ram_sized(struct lbep_xfer *x, void *va, size_t len)
 {
-	bool rd = x->op == LBEP_XFER_READ;
-
 	if (x->op == LBEP_XFER_SET || !IS_ALIGNED((unsigned long)va, len))
 		return false;
 
 	switch (len) {
 	case 1:
-		if (rd)
-			*x->rbuf = READ_ONCE(*(u8 *)va);
-		else
-			WRITE_ONCE(*(u8 *)va, *x->wbuf);
-		return true;
+		return lbep_xfer_once(x, (u8 *)va);
 	case 2:
-		if (rd)
-			put_unaligned(READ_ONCE(*(u16 *)va), (u16 *)x->rbuf);
-		else
-			WRITE_ONCE(*(u16 *)va, get_unaligned((const u16 *)x->wbuf));
-		return true;
+		return lbep_xfer_once(x, (u16 *)va);
 	case 4:
-		if (rd)
-			put_unaligned(READ_ONCE(*(u32 *)va), (u32 *)x->rbuf);
-		else
-			WRITE_ONCE(*(u32 *)va, get_unaligned((const u32 *)x->wbuf));
-		return true;
+		return lbep_xfer_once(x, (u32 *)va);
 	case 8:
-		if (rd)
-			put_unaligned(READ_ONCE(*(u64 *)va), (u64 *)x->rbuf);
-		else
-			WRITE_ONCE(*(u64 *)va, get_unaligned((const u64 *)x->wbuf));
-		return true;
+		return lbep_xfer_once(x, (u64 *)va);
 	default:
 		return false;
 	}

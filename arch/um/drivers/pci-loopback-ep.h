@@ -10,6 +10,8 @@
 #include <linux/atomic.h>
 #include <linux/bitfield.h>
 #include <linux/bits.h>
+#include <linux/debugfs.h>
+#include <linux/debugfs_run.h>
 #include <linux/dmaengine.h>
 #include <linux/init.h>
 #include <linux/hrtimer.h>
@@ -237,10 +239,12 @@ struct lbep_fn {
  *	    (CONFIG_DMA_ENGINE)
  * @dma_registered: @dma is registered (CONFIG_DMA_ENGINE)
  * @dbg_dir: debugfs directory of the host-side bus exerciser
- *	     (CONFIG_DEBUG_FS, as the three members below)
+ *	     (CONFIG_DEBUG_FS, as the members below)
  * @hbuf: the exerciser's host buffer (host-dma), or NULL
+ * @dbg_hbuf: @hbuf as the blob of the host-dma file
  * @confine: drop endpoint accesses to host RAM outside @hbuf
  * @confine_drops: accesses dropped because of @confine
+ * @dbg_floor: the doorbell-floor file
  */
 struct lbep {
 	struct device *dev;
@@ -287,8 +291,10 @@ struct lbep {
 #if IS_ENABLED(CONFIG_DEBUG_FS)
 	struct dentry *dbg_dir;
 	void *hbuf;
+	struct debugfs_blob_wrapper dbg_hbuf;
 	bool confine;
 	atomic_t confine_drops;
+	struct debugfs_run dbg_floor;
 #endif
 };
 

@@ -30,6 +30,7 @@
 
 #include <linux/completion.h>
 #include <linux/debugfs.h>
+#include <linux/debugfs_run.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
@@ -38,6 +39,7 @@
 #include <linux/mutex.h>
 #include <linux/ntb.h>
 #include <linux/pci.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
@@ -53,6 +55,7 @@
  * @t_event: ktime_get_ns() at the event
  * @event: completed by the doorbell event
  * @result: figures of the last run rung from this device
+ * @ring: the ring file, which runs and reads @result under dblat_lock
  */
 struct dblat_ctx {
 	struct ntb_dev *ntb;
@@ -62,6 +65,7 @@ struct dblat_ctx {
 	u64 t_event;
 	struct completion event;
 	char result[192];
+	struct debugfs_run ring;
 };
 
 static LIST_HEAD(dblat_devs);
@@ -111,8 +115,9 @@ static struct dblat_ctx *dblat_peer(struct dblat_ctx *ctx)
 	return n == 2 ? peer : NULL;
 }
 
-static int dblat_run(struct dblat_ctx *ctx, unsigned int rings)
+static int dblat_run(struct debugfs_run *run, unsigned int rings)
 {
+	struct dblat_ctx *ctx = container_of(run, struct dblat_ctx, ring);
 	struct dblat_ctx *peer;
 	u64 *t, *r, t0, sum = 0;
 	unsigned int i;
@@ -164,65 +169,16 @@ static int dblat_run(struct dblat_ctx *ctx, unsigned int rings)
 	return ret;
 }
 
-static ssize_t dblat_ring_write(struct file *file, const char __user *ubuf,
-				size_t count, loff_t *ppos)
+DEFINE_DEBUGFS_RUN_ATTRIBUTE(dblat_ring, debugfs_run_write);
+
+static int dblat_link_show(struct seq_file *s, void *unused)
 {
-	struct dblat_ctx *ctx = file->private_data;
-	unsigned int rings;
-	int ret;
+	struct dblat_ctx *ctx = s->private;
 
-	ret = kstrtouint_from_user(ubuf, count, 0, &rings);
-	if (ret)
-		return ret;
-	if (!rings || rings > DBLAT_MAX_RINGS)
-		return -EINVAL;
-
-	mutex_lock(&dblat_lock);
-	ret = dblat_run(ctx, rings);
-	mutex_unlock(&dblat_lock);
-
-	return ret ? ret : count;
+	seq_puts(s, ntb_link_is_up(ctx->ntb, NULL, NULL) ? "Y\n" : "N\n");
+	return 0;
 }
-
-static ssize_t dblat_ring_read(struct file *file, char __user *ubuf,
-			       size_t count, loff_t *ppos)
-{
-	struct dblat_ctx *ctx = file->private_data;
-	char buf[sizeof(ctx->result)];
-
-	mutex_lock(&dblat_lock);
-	strscpy(buf, ctx->result, sizeof(buf));
-	mutex_unlock(&dblat_lock);
-
-	return simple_read_from_buffer(ubuf, count, ppos, buf, strlen(buf));
-}
-
-static const struct file_operations dblat_ring_fops = {
-	.owner = THIS_MODULE,
-	.open = simple_open,
-	.read = dblat_ring_read,
-	.write = dblat_ring_write,
-	.llseek = default_llseek,
-};
-
-static ssize_t dblat_link_read(struct file *file, char __user *ubuf,
-			       size_t count, loff_t *ppos)
-{
-	struct dblat_ctx *ctx = file->private_data;
-	char buf[3] = "N\n";
-
-	if (ntb_link_is_up(ctx->ntb, NULL, NULL))
-		buf[0] = 'Y';
-
-	return simple_read_from_buffer(ubuf, count, ppos, buf, 2);
-}
-
-static const struct file_operations dblat_link_fops = {
-	.owner = THIS_MODULE,
-	.open = simple_open,
-	.read = dblat_link_read,
-	.llseek = default_llseek,
-};
+DEFINE_SHOW_ATTRIBUTE(dblat_link);
 
 static int dblat_probe(struct ntb_client *client, struct ntb_dev *ntb)
 {
@@ -238,6 +194,10 @@ static int dblat_probe(struct ntb_client *client, struct ntb_dev *ntb)
 	ctx->ntb = ntb;
 	init_completion(&ctx->event);
 	strscpy(ctx->result, "none\n", sizeof(ctx->result));
+	ctx->ring.lock = &dblat_lock;
+	ctx->ring.result = ctx->result;
+	ctx->ring.max = DBLAT_MAX_RINGS;
+	ctx->ring.run = dblat_run;
 
 	ret = ntb_set_ctx(ntb, ctx, &dblat_ops);
 	if (ret) {
@@ -250,7 +210,7 @@ static int dblat_probe(struct ntb_client *client, struct ntb_dev *ntb)
 	mutex_unlock(&dblat_lock);
 
 	ctx->dir = debugfs_create_dir(pci_name(ntb->pdev), dblat_root);
-	debugfs_create_file("ring", 0600, ctx->dir, ctx, &dblat_ring_fops);
+	debugfs_create_file("ring", 0600, ctx->dir, &ctx->ring, &dblat_ring_fops);
 	debugfs_create_file("link", 0400, ctx->dir, ctx, &dblat_link_fops);
 
 	ntb_link_enable(ntb, NTB_SPEED_AUTO, NTB_WIDTH_AUTO);

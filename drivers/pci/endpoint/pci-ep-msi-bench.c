@@ -20,6 +20,7 @@
  */
 
 #include <linux/debugfs.h>
+#include <linux/debugfs_run.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
@@ -75,6 +76,12 @@ static DEFINE_MUTEX(dbbench_lock);
 static struct pci_epf *dbbench_epf;
 static char dbbench_result[96];
 static struct dentry *dbbench_dir;
+
+/* The run file; its write parses the implementation and the count itself */
+static struct debugfs_run dbbench_file = {
+	.lock = &dbbench_lock,
+	.result = dbbench_result,
+};
 
 static int dbbench_cmp_u64(const void *a, const void *b)
 {
@@ -153,25 +160,7 @@ static ssize_t dbbench_write(struct file *file, const char __user *ubuf,
 	return ret ? ret : count;
 }
 
-static ssize_t dbbench_read(struct file *file, char __user *ubuf,
-			    size_t count, loff_t *ppos)
-{
-	char buf[sizeof(dbbench_result)];
-
-	mutex_lock(&dbbench_lock);
-	strscpy(buf, dbbench_result, sizeof(buf));
-	mutex_unlock(&dbbench_lock);
-
-	return simple_read_from_buffer(ubuf, count, ppos, buf, strlen(buf));
-}
-
-static const struct file_operations dbbench_fops = {
-	.owner = THIS_MODULE,
-	.open = simple_open,
-	.read = dbbench_read,
-	.write = dbbench_write,
-	.llseek = default_llseek,
-};
+DEFINE_DEBUGFS_RUN_ATTRIBUTE(dbbench, dbbench_write);
 
 static int dbbench_bind(struct pci_epf *epf)
 {
@@ -227,7 +216,8 @@ static int __init dbbench_init(void)
 		return ret;
 
 	dbbench_dir = debugfs_create_dir("pci_epf_dbbench", NULL);
-	debugfs_create_file("run", 0600, dbbench_dir, NULL, &dbbench_fops);
+	debugfs_create_file("run", 0600, dbbench_dir, &dbbench_file,
+			    &dbbench_fops);
 	return 0;
 }
 module_init(dbbench_init);

@@ -37,6 +37,16 @@ fn ret(r: Result) -> c_int {
     }
 }
 
+/// `Some(op)` if the driver implements the operation (`implemented` is its `#[vtable]` `HAS_`
+/// constant), `None` for the C default otherwise.
+const fn optional<F: Copy>(implemented: bool, op: F) -> Option<F> {
+    if implemented {
+        Some(op)
+    } else {
+        None
+    }
+}
+
 impl<T: Operations> Adapter<T> {
     /// Returns the operations' data of `ntb`.
     ///
@@ -297,59 +307,23 @@ impl<T: Operations> Adapter<T> {
             mw_count: Some(Self::mw_count),
             mw_get_align: Some(Self::mw_get_align),
             mw_set_trans: Some(Self::mw_set_trans),
-            mw_clear_trans: if T::HAS_MW_CLEAR_TRANS {
-                Some(Self::mw_clear_trans)
-            } else {
-                None
-            },
+            mw_clear_trans: optional(T::HAS_MW_CLEAR_TRANS, Self::mw_clear_trans),
             peer_mw_count: Some(Self::peer_mw_count),
             peer_mw_get_addr: Some(Self::peer_mw_get_addr),
             db_valid_mask: Some(Self::db_valid_mask),
-            db_vector_count: if T::HAS_DB_VECTOR_COUNT {
-                Some(Self::db_vector_count)
-            } else {
-                None
-            },
-            db_vector_mask: if T::HAS_DB_VECTOR_MASK {
-                Some(Self::db_vector_mask)
-            } else {
-                None
-            },
+            db_vector_count: optional(T::HAS_DB_VECTOR_COUNT, Self::db_vector_count),
+            db_vector_mask: optional(T::HAS_DB_VECTOR_MASK, Self::db_vector_mask),
             db_read: Some(Self::db_read),
             db_clear: Some(Self::db_clear),
             db_set_mask: Some(Self::db_set_mask),
             db_clear_mask: Some(Self::db_clear_mask),
             peer_db_set: Some(Self::peer_db_set),
-            spad_count: if T::HAS_SPAD_COUNT {
-                Some(Self::spad_count)
-            } else {
-                None
-            },
-            spad_read: if T::HAS_SPAD_READ {
-                Some(Self::spad_read)
-            } else {
-                None
-            },
-            spad_write: if T::HAS_SPAD_WRITE {
-                Some(Self::spad_write)
-            } else {
-                None
-            },
-            peer_spad_read: if T::HAS_PEER_SPAD_READ {
-                Some(Self::peer_spad_read)
-            } else {
-                None
-            },
-            peer_spad_write: if T::HAS_PEER_SPAD_WRITE {
-                Some(Self::peer_spad_write)
-            } else {
-                None
-            },
-            get_dma_dev: if T::HAS_GET_DMA_DEV {
-                Some(Self::get_dma_dev)
-            } else {
-                None
-            },
+            spad_count: optional(T::HAS_SPAD_COUNT, Self::spad_count),
+            spad_read: optional(T::HAS_SPAD_READ, Self::spad_read),
+            spad_write: optional(T::HAS_SPAD_WRITE, Self::spad_write),
+            peer_spad_read: optional(T::HAS_PEER_SPAD_READ, Self::peer_spad_read),
+            peer_spad_write: optional(T::HAS_PEER_SPAD_WRITE, Self::peer_spad_write),
+            get_dma_dev: optional(T::HAS_GET_DMA_DEV, Self::get_dma_dev),
             // SAFETY: The other members are optional function pointers, for which all zeroes
             // is `None`.
             ..unsafe { core::mem::zeroed() }

@@ -145,6 +145,13 @@ mod suite {
         )
     }
 
+    /// A virtual bus of `bus()` and its device; bound as `(bus, pdev)`, the device goes first.
+    fn bus_device() -> Result<(vbus::Bus<Header>, ARef<pci::Device>)> {
+        let bus = bus()?;
+        let pdev = bus.device().ok_or(ENODEV)?;
+        Ok((bus, pdev))
+    }
+
     fn raw(reg: &Registration<TestOps>) -> *mut bindings::ntb_dev {
         reg.events.0.ntb.get()
     }
@@ -235,8 +242,7 @@ mod suite {
     #[test]
     fn registered_and_bound() -> Result {
         let _client = ClientGuard::new()?;
-        let bus = bus()?;
-        let pdev = bus.device().ok_or(ENODEV)?;
+        let (_bus, pdev) = bus_device()?;
         let seen = Seen::new()?;
         let reg = Registration::new(&pdev, Topology::None, ops(&seen))?;
         // On the NTB bus, named after and parented by the PCI device.
@@ -270,8 +276,7 @@ mod suite {
 
     #[test]
     fn checked_arguments() -> Result {
-        let bus = bus()?;
-        let pdev = bus.device().ok_or(ENODEV)?;
+        let (_bus, pdev) = bus_device()?;
         let seen = Seen::new()?;
         let reg = Registration::new(&pdev, Topology::None, ops(&seen))?;
         let ntb = raw(&reg);
@@ -337,8 +342,7 @@ mod suite {
 
     #[test]
     fn events_until_unregistered() -> Result {
-        let bus = bus()?;
-        let pdev = bus.device().ok_or(ENODEV)?;
+        let (_bus, pdev) = bus_device()?;
         let seen = Seen::new()?;
         let events = Events::new(GFP_KERNEL)?;
         // Not registered yet: nothing happens.
@@ -379,8 +383,7 @@ mod suite {
         let _client = ClientGuard::new()?;
         let seen = Seen::new()?;
         for i in 0..100 {
-            let bus = bus()?;
-            let pdev = bus.device().ok_or(ENODEV)?;
+            let (_bus, pdev) = bus_device()?;
             let reg = Registration::new(&pdev, Topology::None, ops(&seen))?;
             assert!(reg.has_client());
             drop(reg);

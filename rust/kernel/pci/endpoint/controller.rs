@@ -574,40 +574,38 @@ unsafe impl Send for Features {}
 // SAFETY: See the `Send` implementation; `Features` has no interior mutability.
 unsafe impl Sync for Features {}
 
+/// Defines, for each one-bit field of `struct pci_epc_features`, a getter of the same name that
+/// returns whether the bit is set.
+macro_rules! feature_bits {
+    ($($(#[$attr:meta])* $name:ident;)*) => {
+        $(
+            $(#[$attr])*
+            pub fn $name(&self) -> bool {
+                self.0.$name() != 0
+            }
+        )*
+    };
+}
+
 impl Features {
     /// Creates a copy of the C features of a controller.
     pub fn from_raw(raw: &bindings::pci_epc_features) -> Self {
         Self(*raw)
     }
 
-    /// Returns whether the controller notifies the link-up event.
-    pub fn linkup_notifier(&self) -> bool {
-        self.0.linkup_notifier() != 0
-    }
-
-    /// Returns whether a set BAR can be set again without clearing it first.
-    pub fn dynamic_inbound_mapping(&self) -> bool {
-        self.0.dynamic_inbound_mapping() != 0
-    }
-
-    /// Returns whether the controller can translate sub-ranges of a BAR to different memory.
-    pub fn subrange_mapping(&self) -> bool {
-        self.0.subrange_mapping() != 0
-    }
-
-    /// Returns whether the function has the MSI capability.
-    pub fn msi_capable(&self) -> bool {
-        self.0.msi_capable() != 0
-    }
-
-    /// Returns whether the function has the MSI-X capability.
-    pub fn msix_capable(&self) -> bool {
-        self.0.msix_capable() != 0
-    }
-
-    /// Returns whether the function can raise INTx interrupts.
-    pub fn intx_capable(&self) -> bool {
-        self.0.intx_capable() != 0
+    feature_bits! {
+        /// Returns whether the controller notifies the link-up event.
+        linkup_notifier;
+        /// Returns whether a set BAR can be set again without clearing it first.
+        dynamic_inbound_mapping;
+        /// Returns whether the controller can translate sub-ranges of a BAR to different memory.
+        subrange_mapping;
+        /// Returns whether the function has the MSI capability.
+        msi_capable;
+        /// Returns whether the function has the MSI-X capability.
+        msix_capable;
+        /// Returns whether the function can raise INTx interrupts.
+        intx_capable;
     }
 
     /// Returns the alignment the controller requires for BAR memory, or 0 if it has none.
