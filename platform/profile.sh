@@ -20,8 +20,9 @@
 # (bench_vntb_parts=e2h) of 100000 rings each, the columns alternately; a
 # sample belongs to the function whose peer_db_set or doorbell work
 # (pci-epf-vntb: vntb_epf_peer_db_set, vntb_epf_peer_db_work; the Rust port:
-# its NTB adapter's peer_db_set and the poll's wake work) is on its stack,
-# which includes the host's interrupt, delivered within raise_irq().
+# its NTB adapter's peer_db_set and the work function of the poll's wake
+# work) is on its stack, which includes the host's interrupt, delivered
+# within raise_irq().
 #
 # Runs on the host, called by ep.sh once the kernel and the initramfs in
 # BUILDDIR are built; needs perf there.  Usage: profile.sh BUILDDIR LOGDIR
@@ -85,7 +86,7 @@ vntb = sys.argv[5] == "vntb-e2h"
 if vntb:
     entry = {"vntb_epf_peer_db_set": "c", "vntb_epf_peer_db_work": "c",
              "<kernel::ntb::adapter::Adapter<pci_epf_vntb_rs::VntbNtb>>::peer_db_set": "rust",
-             "<kernel::pci::endpoint::poll::Wake as kernel::workqueue::BoundWorkItem>::run":
+             "<kernel::workqueue::BoundDelayedWork<kernel::pci::endpoint::poll::Wake>>::work_fn":
              "rust"}
     unit, who = "doorbell", "function"
 else:
