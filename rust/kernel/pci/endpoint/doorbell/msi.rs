@@ -357,24 +357,33 @@ pub(super) fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<
 /// them may be requested.
 pub(super) unsafe fn free(ctrl: &Controller<'_>, num_db: u16) {
     let funcs = ctrl.max_functions();
-    let first = Indexes::base(ctrl.func_no(), funcs);
     let parent = ctrl.parent().as_raw();
 
     ctrl.with_lock(|| {
-        // SAFETY: `parent` is valid; by the safety requirements, the range holds the function's
-        // doorbell interrupts, none of them requested.
-        unsafe {
-            bindings::msi_domain_free_irqs_range(
-                parent,
-                bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
-                first,
-                first + u32::from(num_db.max(1)) - 1,
-            )
-        };
+        // With one function, the domain holds this function's doorbells and nothing else (see
+        // `Indexes::new`): removing it frees them, as in C. With more, free the function's range
+        // and remove the domain only if no other function uses it.
+        if funcs > 1 {
+            let first = Indexes::base(ctrl.func_no(), funcs);
 
-        if !others_use_domain(ctrl) {
-            // SAFETY: `parent` is valid and no function has interrupts in its domain anymore.
-            unsafe { bindings::platform_device_msi_free_irqs_all(parent) };
+            // SAFETY: `parent` is valid; by the safety requirements, the range holds the
+            // function's doorbell interrupts, none of them requested.
+            unsafe {
+                bindings::msi_domain_free_irqs_range(
+                    parent,
+                    bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
+                    first,
+                    first + u32::from(num_db.max(1)) - 1,
+                )
+            };
+
+            if others_use_domain(ctrl) {
+                return;
+            }
         }
+
+        // SAFETY: `parent` is valid and no other function has interrupts in its domain; the
+        // function's own, if still allocated, are not requested, by the safety requirements.
+        unsafe { bindings::platform_device_msi_free_irqs_all(parent) };
     });
 }
