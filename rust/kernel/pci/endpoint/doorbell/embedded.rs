@@ -101,7 +101,12 @@ impl Share {
     /// Returns the first and the number of the `count` doorbell resources that are the
     /// function's.
     pub(super) fn part(&self, count: usize) -> (usize, usize) {
-        let funcs = usize::from(self.funcs.max(1));
+        // The only function has them all; spare it the divisions of the general case.
+        if self.funcs <= 1 {
+            return (0, count);
+        }
+
+        let funcs = usize::from(self.funcs);
         let f = usize::from(self.func_no) % funcs;
 
         if count == 0 {
