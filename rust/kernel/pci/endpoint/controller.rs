@@ -440,14 +440,14 @@ impl<'a> Controller<'a> {
         }
 
         if count > AUX_ON_STACK {
-            let mut raw =
-                KVec::from_elem(bindings::pci_epc_aux_resource::default(), count, GFP_KERNEL)?;
+            let mut raw: KVec<bindings::pci_epc_aux_resource> =
+                KVec::from_elem(pin_init::zeroed(), count, GFP_KERNEL)?;
 
             self.query_aux_resources(&mut raw)?;
             return Ok(heap.insert(AuxResource::convert_all(&raw)?));
         }
 
-        let mut raw = [bindings::pci_epc_aux_resource::default(); AUX_ON_STACK];
+        let mut raw: [bindings::pci_epc_aux_resource; AUX_ON_STACK] = pin_init::zeroed();
         let raw = &mut raw[..count];
 
         self.query_aux_resources(raw)?;

@@ -70,7 +70,7 @@ impl Source {
             type_: DoorbellKind::Embedded.as_raw(),
             bar,
             offset,
-            ..Default::default()
+            ..pin_init::zeroed()
         }
     }
 }

@@ -109,7 +109,7 @@ impl<'a> Storage<'a> {
         let entry = bindings::pci_epf_doorbell_msg {
             type_: kind.as_raw(),
             bar: bindings::pci_barno_NO_BAR,
-            ..Default::default()
+            ..pin_init::zeroed()
         };
         let v = KVec::from_elem(entry, len.into(), GFP_KERNEL)?;
         let (ptr, length, capacity) = v.into_raw_parts();
