@@ -227,10 +227,12 @@ pub(super) fn phys_to_u64(addr: PhysAddr) -> u64 {
 /// made so far are owned by `storage` then.
 pub(super) fn fill(storage: &mut Storage<'_>, plan: &Plan<'_>) -> Result {
     for (i, src) in plan.iter().enumerate() {
-        match src.exposed {
-            Some(_) => storage.set(i, src.entry(phys_to_u64(src.phys_addr))),
-            None => storage.set_mapped(i, &page_window(src.phys_addr)?, |a| src.entry(a))?,
-        }
+        let address = match src.exposed {
+            Some(_) => phys_to_u64(src.phys_addr),
+            None => storage.map(i, &page_window(src.phys_addr)?)?,
+        };
+
+        storage.set(i, src.entry(address));
     }
 
     storage.replicate(plan.len());
