@@ -33,6 +33,7 @@ use crate::{
 };
 use core::{
     marker::PhantomData,
+    mem::MaybeUninit,
     ptr::{
         addr_of,
         addr_of_mut,
@@ -416,20 +417,21 @@ impl<'a> Controller<'a> {
     /// resources), [`ENOMEM`], [`EINVAL`] if the controller reports an invalid resource, or the
     /// error of `f`.
     pub fn with_aux_resources<R>(&self, f: impl FnOnce(&[AuxResource]) -> Result<R>) -> Result<R> {
-        let mut stack = [AuxResource::NONE; AUX_ON_STACK];
+        let mut stack = [MaybeUninit::uninit(); AUX_ON_STACK];
         let mut heap = None;
 
         f(self.read_aux_resources(&mut stack, &mut heap)?)
     }
 
     /// Reads and converts the auxiliary resources for [`Controller::with_aux_resources`], into
-    /// `stack` if they fit, into a vector left in `heap` otherwise, and returns them.
+    /// `stack` if they fit, into a vector left in `heap` otherwise, and returns them. Only the
+    /// resources returned are written: `stack` needs no placeholders.
     ///
     /// Not generic, so that the callers of [`Controller::with_aux_resources`] share it.
     #[inline(never)]
     fn read_aux_resources<'b>(
         &self,
-        stack: &'b mut [AuxResource; AUX_ON_STACK],
+        stack: &'b mut [MaybeUninit<AuxResource>; AUX_ON_STACK],
         heap: &'b mut Option<KVec<AuxResource>>,
     ) -> Result<&'b [AuxResource]> {
         let count = self.aux_resources_count()?;
@@ -452,10 +454,13 @@ impl<'a> Controller<'a> {
 
         self.query_aux_resources(raw)?;
         for (r, raw) in stack.iter_mut().zip(raw.iter()) {
-            *r = AuxResource::try_from(raw)?;
+            r.write(AuxResource::try_from(raw)?);
         }
 
-        Ok(&stack[..count])
+        // SAFETY: The loop initialized the first `count` elements of `stack` (`raw` has `count`
+        // of them, and `count <= AUX_ON_STACK`). `MaybeUninit<AuxResource>` has the layout of
+        // `AuxResource`. The slice borrows `stack`.
+        Ok(unsafe { core::slice::from_raw_parts(stack.as_ptr().cast::<AuxResource>(), count) })
     }
 
     /// Returns the number of physical functions of the controller (`epc->max_functions`).
@@ -728,14 +733,6 @@ pub struct AuxResource {
 }
 
 impl AuxResource {
-    /// A placeholder, for arrays that are filled with resources.
-    const NONE: Self = Self {
-        phys_addr: 0,
-        size: 0,
-        exposed: None,
-        kind: AuxResourceKind::Unknown(0),
-    };
-
     /// Converts and validates every resource reported by a controller.
     ///
     /// # Errors
