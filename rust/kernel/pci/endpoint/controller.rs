@@ -33,6 +33,7 @@ use crate::{
 };
 use core::{
     marker::PhantomData,
+    mem::MaybeUninit,
     ptr::{
         addr_of,
         addr_of_mut,
@@ -416,32 +417,50 @@ impl<'a> Controller<'a> {
     /// resources), [`ENOMEM`], [`EINVAL`] if the controller reports an invalid resource, or the
     /// error of `f`.
     pub fn with_aux_resources<R>(&self, f: impl FnOnce(&[AuxResource]) -> Result<R>) -> Result<R> {
-        const ON_STACK: usize = 4;
+        let mut stack = [MaybeUninit::uninit(); AUX_ON_STACK];
+        let mut heap = None;
+
+        f(self.read_aux_resources(&mut stack, &mut heap)?)
+    }
+
+    /// Reads and converts the auxiliary resources for [`Controller::with_aux_resources`], into
+    /// `stack` if they fit, into a vector left in `heap` otherwise, and returns them. Only the
+    /// resources returned are written: `stack` needs no placeholders.
+    ///
+    /// Not generic, so that the callers of [`Controller::with_aux_resources`] share it.
+    #[inline(never)]
+    fn read_aux_resources<'b>(
+        &self,
+        stack: &'b mut [MaybeUninit<AuxResource>; AUX_ON_STACK],
+        heap: &'b mut Option<KVec<AuxResource>>,
+    ) -> Result<&'b [AuxResource]> {
         let count = self.aux_resources_count()?;
 
         // Nothing to query.
         if count == 0 {
-            return f(&[]);
+            return Ok(&[]);
         }
 
-        if count > ON_STACK {
-            let mut raw =
-                KVec::from_elem(bindings::pci_epc_aux_resource::default(), count, GFP_KERNEL)?;
+        if count > AUX_ON_STACK {
+            let mut raw: KVec<bindings::pci_epc_aux_resource> =
+                KVec::from_elem(pin_init::zeroed(), count, GFP_KERNEL)?;
 
             self.query_aux_resources(&mut raw)?;
-            return f(&AuxResource::convert_all(&raw)?);
+            return Ok(heap.insert(AuxResource::convert_all(&raw)?));
         }
 
-        let mut raw = [bindings::pci_epc_aux_resource::default(); ON_STACK];
+        let mut raw: [bindings::pci_epc_aux_resource; AUX_ON_STACK] = pin_init::zeroed();
         let raw = &mut raw[..count];
-        let mut res = [AuxResource::NONE; ON_STACK];
 
         self.query_aux_resources(raw)?;
-        for (r, raw) in res.iter_mut().zip(raw.iter()) {
-            *r = AuxResource::try_from(raw)?;
+        for (r, raw) in stack.iter_mut().zip(raw.iter()) {
+            r.write(AuxResource::try_from(raw)?);
         }
 
-        f(&res[..count])
+        // SAFETY: The loop initialized the first `count` elements of `stack` (`raw` has `count`
+        // of them, and `count <= AUX_ON_STACK`). `MaybeUninit<AuxResource>` has the layout of
+        // `AuxResource`. The slice borrows `stack`.
+        Ok(unsafe { core::slice::from_raw_parts(stack.as_ptr().cast::<AuxResource>(), count) })
     }
 
     /// Returns the number of physical functions of the controller (`epc->max_functions`).
@@ -650,6 +669,10 @@ impl Features {
     }
 }
 
+/// The number of auxiliary resources that [`Controller::with_aux_resources`] converts on the
+/// stack; controllers have a handful.
+const AUX_ON_STACK: usize = 4;
+
 /// A BAR number and an offset within that BAR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BarLocation {
@@ -708,14 +731,6 @@ pub struct AuxResource {
 }
 
 impl AuxResource {
-    /// A placeholder, for arrays that are filled with resources.
-    const NONE: Self = Self {
-        phys_addr: 0,
-        size: 0,
-        exposed: None,
-        kind: AuxResourceKind::Unknown(0),
-    };
-
     /// Converts and validates every resource reported by a controller.
     ///
     /// # Errors

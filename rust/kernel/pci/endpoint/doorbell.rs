@@ -133,7 +133,9 @@ pub fn alloc_doorbell<'a>(epc: &Controller<'a>, num_db: u16) -> Result<Doorbells
     // On failure, dropping `published` frees the doorbells again.
     let mut msgs = KVec::with_capacity(storage.len(), GFP_KERNEL)?;
     for i in 0..storage.len() {
-        msgs.push(DoorbellMsg::from_raw(&storage.read(i)), GFP_KERNEL)?;
+        // Cannot fail: there is room for all of them.
+        msgs.push_within_capacity(DoorbellMsg::from_raw(&storage.read(i)))
+            .map_err(|_| ENOMEM)?;
     }
 
     Ok(Doorbells {

@@ -70,7 +70,7 @@ impl Source {
             type_: DoorbellKind::Embedded.as_raw(),
             bar,
             offset,
-            ..Default::default()
+            ..pin_init::zeroed()
         }
     }
 }
@@ -101,7 +101,12 @@ impl Share {
     /// Returns the first and the number of the `count` doorbell resources that are the
     /// function's.
     pub(super) fn part(&self, count: usize) -> (usize, usize) {
-        let funcs = usize::from(self.funcs.max(1));
+        // The only function has them all; spare it the divisions of the general case.
+        if self.funcs <= 1 {
+            return (0, count);
+        }
+
+        let funcs = usize::from(self.funcs);
         let f = usize::from(self.func_no) % funcs;
 
         if count == 0 {
@@ -222,10 +227,12 @@ pub(super) fn phys_to_u64(addr: PhysAddr) -> u64 {
 /// made so far are owned by `storage` then.
 pub(super) fn fill(storage: &mut Storage<'_>, plan: &Plan<'_>) -> Result {
     for (i, src) in plan.iter().enumerate() {
-        match src.exposed {
-            Some(_) => storage.set(i, src.entry(phys_to_u64(src.phys_addr))),
-            None => storage.set_mapped(i, &page_window(src.phys_addr)?, |a| src.entry(a))?,
-        }
+        let address = match src.exposed {
+            Some(_) => phys_to_u64(src.phys_addr),
+            None => storage.map(i, &page_window(src.phys_addr)?)?,
+        };
+
+        storage.set(i, src.entry(address));
     }
 
     storage.replicate(plan.len());

@@ -95,7 +95,7 @@ impl Message {
     }
 
     pub(super) fn to_raw(self) -> bindings::msi_msg {
-        let mut raw = bindings::msi_msg::default();
+        let mut raw: bindings::msi_msg = pin_init::zeroed();
 
         // CAST: Truncation to the lower and upper 32 bits of the address is intended.
         raw.__bindgen_anon_1.address_lo = self.address as u32;

@@ -254,7 +254,7 @@ pub(super) fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<
         let mut published = Published::new(ctrl, Storage::new(num_db, DoorbellKind::Msi, None)?)?;
 
         // The first function to allocate creates the domain.
-        let ret = if shared {
+        let mut ret = if shared {
             0
         } else {
             // SAFETY: `parent` is a valid device with an MSI parent domain and no device MSI
@@ -269,46 +269,44 @@ pub(super) fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<
             }
         };
 
-        if ret != 0 {
-            // No domain was created (`msi_create_device_irq_domain()` cleans up after itself):
-            // nothing to free, and freeing a range of a missing domain would warn.
-            dev_err!(dev, "Failed to allocate MSI\n");
-            published.retract();
-            return Err(Error::from_errno(ret));
-        }
-
-        // SAFETY: `parent` has its device MSI domain, with room for `indexes`.
-        let ret = unsafe {
-            bindings::msi_domain_alloc_irqs_range(
-                parent.as_raw(),
-                bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
-                indexes.first,
-                indexes.last,
-            )
-        };
-
-        if ret != 0 {
-            dev_err!(dev, "Failed to allocate MSI\n");
-
-            // Unlike C, leave no interrupt and no domain behind: a domain left behind makes the
-            // next allocation fail with a warning.
-            //
-            // SAFETY: `parent` is valid and has its device MSI domain; the range is this
-            // function's, whose doorbells have no interrupt requested (they have none yet). The
-            // domain is removed only if this allocation created it, i.e. no other function uses
-            // it.
-            unsafe {
-                bindings::msi_domain_free_irqs_range(
+        // If the domain creation failed, no domain was created (`msi_create_device_irq_domain()`
+        // cleans up after itself): nothing to free then, and freeing a range of a missing domain
+        // would warn.
+        if ret == 0 {
+            // SAFETY: `parent` has its device MSI domain, with room for `indexes`.
+            ret = unsafe {
+                bindings::msi_domain_alloc_irqs_range(
                     parent.as_raw(),
                     bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
                     indexes.first,
                     indexes.last,
-                );
-                if !shared {
-                    bindings::platform_device_msi_free_irqs_all(parent.as_raw());
+                )
+            };
+
+            if ret != 0 {
+                // Unlike C, leave no interrupt and no domain behind: a domain left behind makes
+                // the next allocation fail with a warning.
+                //
+                // SAFETY: `parent` is valid and has its device MSI domain; the range is this
+                // function's, whose doorbells have no interrupt requested (they have none yet).
+                // The domain is removed only if this allocation created it, i.e. no other
+                // function uses it.
+                unsafe {
+                    bindings::msi_domain_free_irqs_range(
+                        parent.as_raw(),
+                        bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
+                        indexes.first,
+                        indexes.last,
+                    );
+                    if !shared {
+                        bindings::platform_device_msi_free_irqs_all(parent.as_raw());
+                    }
                 }
             }
+        }
 
+        if ret != 0 {
+            dev_err!(dev, "Failed to allocate MSI\n");
             published.retract();
             return Err(Error::from_errno(ret));
         }
@@ -357,24 +355,33 @@ pub(super) fn alloc<'a>(ctrl: &Controller<'a>, num_db: u16) -> Result<Published<
 /// them may be requested.
 pub(super) unsafe fn free(ctrl: &Controller<'_>, num_db: u16) {
     let funcs = ctrl.max_functions();
-    let first = Indexes::base(ctrl.func_no(), funcs);
     let parent = ctrl.parent().as_raw();
 
     ctrl.with_lock(|| {
-        // SAFETY: `parent` is valid; by the safety requirements, the range holds the function's
-        // doorbell interrupts, none of them requested.
-        unsafe {
-            bindings::msi_domain_free_irqs_range(
-                parent,
-                bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
-                first,
-                first + u32::from(num_db.max(1)) - 1,
-            )
-        };
+        // With one function, the domain holds this function's doorbells and nothing else (see
+        // `Indexes::new`): removing it frees them, as in C. With more, free the function's range
+        // and remove the domain only if no other function uses it.
+        if funcs > 1 {
+            let first = Indexes::base(ctrl.func_no(), funcs);
 
-        if !others_use_domain(ctrl) {
-            // SAFETY: `parent` is valid and no function has interrupts in its domain anymore.
-            unsafe { bindings::platform_device_msi_free_irqs_all(parent) };
+            // SAFETY: `parent` is valid; by the safety requirements, the range holds the
+            // function's doorbell interrupts, none of them requested.
+            unsafe {
+                bindings::msi_domain_free_irqs_range(
+                    parent,
+                    bindings::msi_domain_ids_MSI_DEFAULT_DOMAIN,
+                    first,
+                    first + u32::from(num_db.max(1)) - 1,
+                )
+            };
+
+            if others_use_domain(ctrl) {
+                return;
+            }
         }
+
+        // SAFETY: `parent` is valid and no other function has interrupts in its domain; the
+        // function's own, if still allocated, are not requested, by the safety requirements.
+        unsafe { bindings::platform_device_msi_free_irqs_all(parent) };
     });
 }

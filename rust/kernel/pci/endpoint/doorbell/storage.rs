@@ -71,7 +71,7 @@ impl<Ctx: device::DeviceContext> Function<Ctx> {
 ///   with a capacity of exactly `self.len`.
 /// - All entries have the same `type`, `self.kind`, written before publication only.
 /// - An entry with a non-zero `iova_size` owns the `dma_map_resource()` mapping of `self.dev` it
-///   describes; only [`Storage::set_mapped`] writes such entries, and dropping the storage
+///   describes; only [`Storage::map`] records mappings in entries, and dropping the storage
 ///   removes the mappings.
 /// - Once published, the entries are only accessed through raw pointers, because the MSI
 ///   write-back callback may write their `msg` at any time while an interrupt is activated.
@@ -92,7 +92,7 @@ unsafe impl Sync for Storage<'_> {}
 impl<'a> Storage<'a> {
     /// Allocates `len` entries of the given kind, not exposed in any BAR.
     ///
-    /// `dev` is the device that [`Storage::set_mapped`] maps doorbell registers for.
+    /// `dev` is the device that [`Storage::map`] maps doorbell registers for.
     ///
     /// # Errors
     ///
@@ -109,7 +109,7 @@ impl<'a> Storage<'a> {
         let entry = bindings::pci_epf_doorbell_msg {
             type_: kind.as_raw(),
             bar: bindings::pci_barno_NO_BAR,
-            ..Default::default()
+            ..pin_init::zeroed()
         };
         let v = KVec::from_elem(entry, len.into(), GFP_KERNEL)?;
         let (ptr, length, capacity) = v.into_raw_parts();
@@ -167,20 +167,26 @@ impl<'a> Storage<'a> {
         unsafe { self.entry(index).read_volatile() }
     }
 
-    /// Sets entry `index` to `entry`, without its mapping and with the kind of the array.
+    /// Sets entry `index` to `entry`, with the kind of the array and the mapping that the entry
+    /// owns, if any (see [`Storage::map`]), instead of those of `entry`.
     ///
     /// Taking `&mut self` means the array is not published: nothing else accesses it.
     pub(super) fn set(&mut self, index: usize, entry: bindings::pci_epf_doorbell_msg) {
+        let dst = self.entry(index);
+
+        // SAFETY: `dst` is valid for reads and, as the array is borrowed mutably, not published,
+        // so nothing else accesses it.
+        let (iova_base, iova_size) = unsafe { ((*dst).iova_base, (*dst).iova_size) };
+
         let entry = bindings::pci_epf_doorbell_msg {
             type_: self.kind.as_raw(),
-            iova_base: 0,
-            iova_size: 0,
+            iova_base,
+            iova_size,
             ..entry
         };
 
-        // SAFETY: `self.entry(index)` is valid for writes and, as the array is borrowed mutably,
-        // not published, so nothing else accesses it.
-        unsafe { self.entry(index).write(entry) };
+        // SAFETY: `dst` is valid for writes; the array is not published (see above).
+        unsafe { dst.write(entry) };
     }
 
     /// Sets the entries from `first` on to copies of the entries before, in turn, without their
@@ -202,26 +208,22 @@ impl<'a> Storage<'a> {
         }
     }
 
-    /// Maps `window` for the controller to write (`dma_map_resource()`) and sets entry `index`
-    /// to `entry(address)`, where `address` is the DMA address of the register in the window;
-    /// the entry then owns the mapping.
+    /// Maps `window` for the controller to write (`dma_map_resource()`) and records the mapping
+    /// in entry `index`, which then owns it; returns the DMA address of the register in the
+    /// window. [`Storage::set`] keeps the mapping.
     ///
     /// # Errors
     ///
     /// [`EINVAL`] if the storage has no device, [`EBUSY`] if the entry owns a mapping already,
     /// [`EIO`] if the register cannot be mapped.
-    pub(super) fn set_mapped(
-        &mut self,
-        index: usize,
-        window: &PageWindow,
-        entry: impl FnOnce(u64) -> bindings::pci_epf_doorbell_msg,
-    ) -> Result {
+    pub(super) fn map(&mut self, index: usize, window: &PageWindow) -> Result<u64> {
         let dev = self.dev.ok_or(EINVAL)?;
+        let dst = self.entry(index);
 
         // An entry owns at most one mapping.
         //
-        // SAFETY: `self.entry(index)` is valid for reads; the array is not published.
-        if unsafe { (*self.entry(index)).iova_size } != 0 {
+        // SAFETY: `dst` is valid for reads; the array is not published.
+        if unsafe { (*dst).iova_size } != 0 {
             return Err(EBUSY);
         }
 
@@ -241,20 +243,16 @@ impl<'a> Storage<'a> {
             return Err(EIO);
         }
 
-        // CAST: The offset is within a page.
-        let address = dma_to_u64(iova) + window.offset as u64;
-
         // INVARIANT: The entry records the mapping just made, which it owns.
-        let entry = bindings::pci_epf_doorbell_msg {
-            type_: self.kind.as_raw(),
-            iova_base: iova,
-            iova_size: window.size,
-            ..entry(address)
-        };
+        //
+        // SAFETY: `dst` is valid for writes; the array is not published.
+        unsafe {
+            (*dst).iova_base = iova;
+            (*dst).iova_size = window.size;
+        }
 
-        // SAFETY: As in `set()`.
-        unsafe { self.entry(index).write(entry) };
-        Ok(())
+        // CAST: The offset is within a page.
+        Ok(dma_to_u64(iova) + window.offset as u64)
     }
 
     /// Takes back ownership of an array leaked with [`Storage::into_raw`].
@@ -287,6 +285,9 @@ impl<'a> Storage<'a> {
 }
 
 impl Drop for Storage<'_> {
+    // Dropped on every error path that has a storage, and once when the doorbells are freed: one
+    // copy for all of them.
+    #[inline(never)]
     fn drop(&mut self) {
         if let Some(dev) = self.dev {
             for i in 0..self.len() {
