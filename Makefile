@@ -21,7 +21,7 @@ soak:	## fuzzer and life cycle soak at volume: >= 100000 commands, 1000 bind cyc
 bench:	## C vs Rust pci-epf-test and doorbell allocator, table of medians (no checkers)
 	$(EP) bench
 
-bench-profile:	## perf profile (host perf) of the C and the Rust doorbell allocator, per function
+bench-profile:	## perf profile (host perf) of the C and the Rust doorbell allocator (PROFILE_MODE=vntb-e2h: vNTB doorbell), per function
 	$(EP) bench-profile
 
 check:	## rustfmt, clippy (CLIPPY=1), checkpatch --strict, W=1 and sparse (C=2), rustdoc, dt_binding_check

@@ -10,7 +10,7 @@
 #   ep.sh run                        build and run the main scenario
 #   ep.sh soak [NAME...]             the fuzzer and the life cycle soak at volume (platform/matrix.soak)
 #   ep.sh bench                      C vs Rust benchmark in the um-bench kernel
-#   ep.sh bench-profile              perf profile of the two doorbell allocators (host perf)
+#   ep.sh bench-profile              perf profile of the two doorbell allocators or vNTB doorbells (host perf)
 #   ep.sh check                      rustfmt, clippy, checkpatch, rustdoc
 #   ep.sh series [check]             the patch series for another tree (series/), and its check
 #   ep.sh cache                      print the cache directory
