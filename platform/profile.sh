@@ -14,6 +14,11 @@
 # a sample is 1/FREQ s); the time the host spends in a system call of UML
 # counts for the UML function that made it.
 #
+# PROFILE_MODE=vntb-h2e profiles the endpoint's doorbell interrupt handler
+# of each function instead (epf_ntb_doorbell_handler; the Rust port's
+# handle_irq_callback of its DbHandler), for 100000 host -> endpoint
+# doorbells signalled by the loopback's hrtimer (doorbell_timer=1).
+#
 # PROFILE_MODE=vntb-e2h profiles one endpoint -> host doorbell of each vNTB
 # function instead (platform/bench.conf's vntb lines, MSI doorbells): the
 # vNTB bench scenario with only ntb_dblat's endpoint -> host runs
@@ -26,23 +31,27 @@
 #
 # Runs on the host, called by ep.sh once the kernel and the initramfs in
 # BUILDDIR are built; needs perf there.  Usage: profile.sh BUILDDIR LOGDIR
-# Environment: PROFILE_MODE (embedded, msi or vntb-e2h), PROFILE_RUNS (40
-# runs of 100000 pairs per allocator; 10 runs of 100000 doorbells with
-# vntb-e2h), PROFILE_FREQ (4999), PROFILE_TOP (20).
+# Environment: PROFILE_MODE (embedded, msi, vntb-e2h or vntb-h2e),
+# PROFILE_RUNS (40 runs of 100000 pairs per allocator; 10 runs of 100000
+# doorbells with vntb-*), PROFILE_FREQ (4999), PROFILE_TOP (20).
 . "$(dirname "$0")/lib.sh"
 . "$PLATFORM_DIR/tap.sh"
 out=$1 logs=$2
 mode=${PROFILE_MODE:-embedded}
 pairs=100000
 case $mode in
-vntb-e2h)
+vntb-e2h | vntb-h2e)
 	runs=${PROFILE_RUNS:-10}
+	way=${mode#vntb-}
 	vcols=$(awk '$1 ~ /^vntb-/ { sub(/^vntb-/, "", $1); printf "%s%s:%s", n++ ? "," : "", $1, $2 }' \
 		"$PLATFORM_DIR/bench.conf")
-	what="$runs x $pairs endpoint -> host doorbells per vNTB function, MSI doorbells"
+	what="$runs x $pairs doorbells $way per vNTB function, MSI doorbells"
+	# host -> endpoint: signalled from the loopback's hrtimer, not the next tick
+	timer=""
+	[ "$way" = e2h ] || timer=pci_loopback_ep.doorbell_timer=1
 	boot_args="scenario=bench-vntb dtb=$out/dtb/two-msi-imx8.dtb doorbell=msi bench_label=msi
-		bench_vntb=$vcols bench_vntb_parts=e2h bench_dblat_rings=$pairs bench_rounds=$runs"
-	bench_re='^BENCH vntb-msi [^ ]* [0-9]* db_e2h_mean '
+		bench_vntb=$vcols bench_vntb_parts=$way bench_dblat_rings=$pairs bench_rounds=$runs $timer"
+	bench_re="^BENCH vntb-msi [^ ]* [0-9]* db_${way}_mean "
 	;;
 msi | embedded)
 	runs=${PROFILE_RUNS:-40}
@@ -51,7 +60,7 @@ msi | embedded)
 		bench_dbn=$pairs bench_dbrounds=$runs"
 	bench_re='^BENCH .* alloc_free '
 	;;
-*) die "PROFILE_MODE is embedded, msi or vntb-e2h, not '$mode'" ;;
+*) die "PROFILE_MODE is embedded, msi, vntb-e2h or vntb-h2e, not '$mode'" ;;
 esac
 freq=${PROFILE_FREQ:-4999}
 top=${PROFILE_TOP:-20}
@@ -82,8 +91,13 @@ perf script -i "$logs/perf.data" --comm linux -F ip,sym 2>/dev/null >"$logs/prof
 python3 - "$logs" "$freq" "$top" "$pairs" "$mode" <<'PY' | tee "$logs/profile.table"
 import collections, statistics, sys
 logs, freq, top, per_run = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-vntb = sys.argv[5] == "vntb-e2h"
-if vntb:
+vntb = sys.argv[5].startswith("vntb-")
+if sys.argv[5] == "vntb-h2e":
+    # the endpoint's doorbell interrupt handler
+    entry = {"epf_ntb_doorbell_handler": "c",
+             "kernel::irq::request::handle_irq_callback::<pci_epf_vntb_rs::DbHandler>": "rust"}
+    unit, who = "doorbell", "function"
+elif vntb:
     entry = {"vntb_epf_peer_db_set": "c", "vntb_epf_peer_db_work": "c",
              "<kernel::ntb::adapter::Adapter<pci_epf_vntb_rs::VntbNtb>>::peer_db_set": "rust",
              "<kernel::workqueue::BoundDelayedWork<kernel::pci::endpoint::poll::Wake>>::work_fn":
@@ -96,7 +110,7 @@ else:
 runs = collections.defaultdict(list)
 for line in open(f"{logs}/profile.ns"):
     # BENCH <mode> <C|Rust> <round> alloc_free <ns per pair>, or
-    # BENCH vntb-msi <C|Rust> <round> db_e2h_mean <us per doorbell>
+    # BENCH vntb-msi <C|Rust> <round> db_<way>_mean <us per doorbell>
     f = line.split()
     runs[f[2].lower()].append(float(f[5]) * (1000 if vntb else 1))
 # Runs of per_run pairs, after one untimed run of 100 (the allocators).

@@ -39,9 +39,9 @@
 #                SHA-256 checked at the receiver
 # Each figure is one line BENCH vntb-<mode> <column> <round> <metric> <value>.
 # bench_vntb_parts (default "floor dblat pingpong perf netdev") names the
-# parts measured (e2h: ntb_dblat endpoint -> host only); bench_dblat_rings
+# parts measured (e2h, h2e: ntb_dblat one way only); bench_dblat_rings
 # (default 200) the doorbells per ntb_dblat run (make bench-profile
-# PROFILE_MODE=vntb-e2h: e2h only, 100000 rings).
+# PROFILE_MODE=vntb-e2h, vntb-h2e: one way, 100000 rings).
 # The TAP lines only check that every step worked.
 . /lib/eptest.sh
 . /lib/vntb.sh
@@ -127,13 +127,15 @@ measure() {
 		fi
 	fi
 	link_y() { [ "$(cat $dbl/$NTB_HOST/link)" = Y ] && [ "$(cat $dbl/$NTB_EP/link)" = Y ]; }
-	if ! part dblat && ! part e2h; then
+	if ! part dblat && ! part e2h && ! part h2e; then
 		:
 	elif client ntb_dblat && wait_until link_y; then
-		if part dblat; then
+		if part dblat || part h2e; then
 			dblat "$NTB_HOST" db_h2e || failed_m="$failed_m db_h2e"
 		fi
-		dblat "$NTB_EP" db_e2h || failed_m="$failed_m db_e2h"
+		if part dblat || part e2h; then
+			dblat "$NTB_EP" db_e2h || failed_m="$failed_m db_e2h"
+		fi
 		modprobe -r ntb_dblat
 	else
 		failed_m="$failed_m dblat-bind"
