@@ -144,7 +144,8 @@ const GITS_TRANSLATER: u64 = 0x1_0040;
 ///
 /// # Safety
 ///
-/// `np` must be a valid devicetree node.
+/// `np` must be a valid devicetree node. This cannot be checked: the kernel crate has no type
+/// for a `struct device_node`, so a node is only the raw pointer the caller got it as.
 unsafe fn of_cell(np: *const bindings::device_node, name: &CStr, index: usize) -> Option<u32> {
     let mut len: c_int = 0;
     // SAFETY: `np` is valid by the safety requirements and `name` is a valid string.
@@ -172,7 +173,9 @@ unsafe fn of_cell(np: *const bindings::device_node, name: &CStr, index: usize) -
 ///
 /// # Safety
 ///
-/// `dev` must be a valid device.
+/// `dev` must be a valid device. It is the raw parent device of the test controller (which
+/// `TestEpc` creates and owns), and the walk reads raw `struct device_node`s, for which the
+/// kernel crate has no type.
 unsafe fn msi_doorbell_address(dev: *mut bindings::device) -> Result<u64> {
     // SAFETY: `dev` is valid by the safety requirements.
     let np = unsafe { (*dev).of_node };
