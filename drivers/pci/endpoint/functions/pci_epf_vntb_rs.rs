@@ -819,16 +819,9 @@ impl<'epc> VntbBinding<'epc> {
         &self.ntb.data().vntb
     }
 
-    /// One run of the poll: the doorbells to the host, the polled doorbells, the host's command,
-    /// then the doorbells to the host (and the link vector) that these requested.
-    ///
-    /// The doorbells requested before the run are raised first: a run woken by `peer_db_set`
-    /// is there for them (C raises them from a work item of their own), and the scan and the
-    /// command need not delay them.
+    /// One run of the poll: polled doorbells, the host's command and the doorbells to the host.
     fn poll(&self) {
         let v = self.vntb();
-
-        v.raise_peer_doorbells();
 
         if let Doorbells::Poll(slots) = &self.doorbells {
             for slot in DB_START..v.cfg.db_count {
